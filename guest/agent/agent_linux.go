@@ -1,0 +1,178 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/grpc"
+
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/container"
+	"github.com/skiffrun/skiff/guest/image"
+	"github.com/skiffrun/skiff/guest/runner"
+)
+
+// Config is what an agent is made from.
+type Config struct {
+	// Root holds the agent's state: images, containers, runtime state.
+	Root string
+	// SeedImages are image archives loaded on the agent's first start.
+	SeedImages []string
+	// MachineDriver names the driver that runs the machine, for info.
+	MachineDriver string
+	Log           *slog.Logger
+}
+
+// Agent is a running skiff-agent.
+type Agent struct {
+	cfg        Config
+	images     *image.Store
+	containers *container.Manager
+	server     *grpc.Server
+
+	shutdownOnce sync.Once
+	// stopped is closed when Shutdown has finished.
+	stopped chan struct{}
+}
+
+// New opens the agent's state under cfg.Root and recovers it.
+func New(ctx context.Context, cfg Config) (*Agent, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Root, 0o700); err != nil {
+		return nil, fmt.Errorf("create agent root: %w", err)
+	}
+	images, err := image.Open(filepath.Join(cfg.Root, "images"))
+	if err != nil {
+		return nil, fmt.Errorf("open image store: %w", err)
+	}
+	if err := seed(ctx, images, cfg); err != nil {
+		cfg.Log.Error("load bundled images", "err", err)
+	}
+	rt, err := runner.New(filepath.Join(cfg.Root, "runtime"))
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, images: images, containers: mgr, stopped: make(chan struct{})}
+	a.server = grpc.NewServer()
+	apiv1.RegisterContainersServer(a.server, container.NewService(mgr))
+	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage))
+	apiv1.RegisterSystemServer(a.server, &systemService{a: a})
+	return a, nil
+}
+
+// Serve serves the agent's gRPC API on lis until Shutdown.
+func (a *Agent) Serve(lis net.Listener) error {
+	err := a.server.Serve(lis)
+	if errors.Is(err, grpc.ErrServerStopped) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops every container and the gRPC server. It is idempotent;
+// concurrent calls wait for the first.
+func (a *Agent) Shutdown(ctx context.Context) {
+	a.shutdownOnce.Do(func() {
+		a.containers.Shutdown(ctx)
+		a.server.Stop()
+		close(a.stopped)
+	})
+	<-a.stopped
+}
+
+// Stopped is closed once the agent has shut down.
+func (a *Agent) Stopped() <-chan struct{} { return a.stopped }
+
+// seedMarker records that the bundled images were loaded once, so that a
+// user who removes them does not see them come back.
+const seedMarker = "seeded"
+
+func seed(ctx context.Context, images *image.Store, cfg Config) error {
+	marker := filepath.Join(cfg.Root, seedMarker)
+	if _, err := os.Stat(marker); err == nil || len(cfg.SeedImages) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, p := range cfg.SeedImages {
+		f, err := os.Open(p)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open bundled image: %w", err))
+			continue
+		}
+		loaded, err := images.Load(ctx, f, func(string) {})
+		f.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("load bundled image %s: %w", p, err))
+			continue
+		}
+		cfg.Log.Info("loaded bundled image", "file", p, "images", loaded)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return os.WriteFile(marker, nil, 0o600)
+}
+
+// imageSource gives the container manager what it needs of the store.
+type imageSource struct{ s *image.Store }
+
+func (i imageSource) Image(ctx context.Context, ref string) (*container.Image, error) {
+	img, err := i.s.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &container.Image{ID: img.ID, Config: img.Config, Layers: img.Layers}, nil
+}
+
+// runtimeAdapter runs containers with guest/runner.
+type runtimeAdapter struct{ r *runner.Runner }
+
+func (a runtimeAdapter) Start(id string, spec *specs.Spec, s container.Stdio) (container.Process, error) {
+	p, err := a.r.Start(id, spec, runner.Stdio(s))
+	if err != nil {
+		return nil, classify(err)
+	}
+	return p, nil
+}
+
+func (a runtimeAdapter) Exec(id string, ps *specs.Process, s container.Stdio) (container.Process, error) {
+	p, err := a.r.Exec(id, ps, runner.Stdio(s))
+	if err != nil {
+		return nil, classify(err)
+	}
+	return p, nil
+}
+
+func (a runtimeAdapter) Signal(id string, sig syscall.Signal) error { return a.r.Signal(id, sig) }
+func (a runtimeAdapter) Pids(id string) ([]int, error)              { return a.r.Pids(id) }
+func (a runtimeAdapter) OOMKilled(id string) bool                   { return a.r.OOMKilled(id) }
+func (a runtimeAdapter) Destroy(id string) error                    { return a.r.Destroy(id) }
+func (a runtimeAdapter) Leftovers() ([]string, error)               { return a.r.Leftovers() }
+
+// classify carries the runner's "command not found / not executable"
+// into the container manager's terms, which decide the exit code.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, runner.ErrCommandNotFound):
+		return fmt.Errorf("%w: %w", container.ErrCommandNotFound, err)
+	case errors.Is(err, runner.ErrNotExecutable):
+		return fmt.Errorf("%w: %w", container.ErrNotExecutable, err)
+	}
+	return err
+}
+
+var _ container.Runtime = runtimeAdapter{}

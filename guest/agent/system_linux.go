@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+)
+
+// Version is the agent's version, set at build time with -ldflags -X.
+var (
+	Version   = "dev"
+	GitCommit = ""
+)
+
+// APIVersion is the version of the gRPC contract this agent serves.
+const APIVersion = "v1"
+
+type systemService struct {
+	apiv1.UnimplementedSystemServer
+	a *Agent
+}
+
+func kernelVersion() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func (s *systemService) Version(context.Context, *apiv1.Empty) (*apiv1.VersionResponse, error) {
+	return &apiv1.VersionResponse{
+		Version:       Version,
+		ApiVersion:    APIVersion,
+		GitCommit:     GitCommit,
+		GoVersion:     runtime.Version(),
+		Os:            runtime.GOOS,
+		Arch:          runtime.GOARCH,
+		KernelVersion: kernelVersion(),
+	}, nil
+}
+
+func (s *systemService) Info(context.Context, *apiv1.Empty) (*apiv1.InfoResponse, error) {
+	total, running, paused, stopped := s.a.containers.Counts()
+	var si unix.Sysinfo_t
+	_ = unix.Sysinfo(&si)
+	host, _ := os.Hostname()
+	cgroupVersion := "1"
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		cgroupVersion = "2"
+	}
+	return &apiv1.InfoResponse{
+		Containers:        int32(total),
+		ContainersRunning: int32(running),
+		ContainersPaused:  int32(paused),
+		ContainersStopped: int32(stopped),
+		Images:            int32(s.a.images.Count()),
+		StorageDriver:     "overlay",
+		CgroupDriver:      "cgroupfs",
+		CgroupVersion:     cgroupVersion,
+		KernelVersion:     kernelVersion(),
+		OperatingSystem:   osName(),
+		OsType:            "linux",
+		Architecture:      runtime.GOARCH,
+		Ncpu:              int32(runtime.NumCPU()),
+		MemTotal:          int64(si.Totalram) * int64(si.Unit),
+		RootDir:           s.a.cfg.Root,
+		Name:              host,
+		ServerVersion:     Version,
+		SecurityOptions:   []string{"name=seccomp,profile=builtin"},
+		MachineDriver:     s.a.cfg.MachineDriver,
+	}, nil
+}
+
+// Shutdown answers, then stops the agent: the caller waits for the
+// connection to close to know it is done.
+func (s *systemService) Shutdown(context.Context, *apiv1.Empty) (*apiv1.Empty, error) {
+	go s.a.Shutdown(context.Background())
+	return &apiv1.Empty{}, nil
+}
+
+func osName() string {
+	data, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "Linux"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return "Linux"
+}

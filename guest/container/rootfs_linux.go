@@ -1,0 +1,150 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
+	"golang.org/x/sys/unix"
+)
+
+// mountRootfs mounts the container's root: overlayfs with the image's
+// layers below (lowest first in layers) and the container's own writable
+// layer above.
+func mountRootfs(layers []string, upper, work, target string) error {
+	if len(layers) == 0 {
+		// overlayfs needs a lower layer; an image without layers gets an
+		// empty one.
+		empty := filepath.Join(filepath.Dir(upper), "empty")
+		if err := os.MkdirAll(empty, 0o755); err != nil {
+			return fmt.Errorf("mount rootfs: %w", err)
+		}
+		layers = []string{empty}
+	}
+	lower := make([]string, len(layers))
+	for i, l := range layers {
+		lower[len(layers)-1-i] = l
+	}
+	opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if len(opts) >= os.Getpagesize() {
+		return fmt.Errorf("mount rootfs: the image has too many layers (%d) for one overlay mount: %w", len(layers), errdefs.ErrNotImplemented)
+	}
+	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount rootfs overlay at %s: %w", target, err)
+	}
+	return nil
+}
+
+// unmountRootfs undoes mountRootfs; an unmounted target is fine.
+func unmountRootfs(target string) error {
+	for {
+		err := unix.Unmount(target, unix.MNT_DETACH)
+		if err == nil {
+			continue // a mount may be stacked; take them all
+		}
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		return fmt.Errorf("unmount rootfs %s: %w", target, err)
+	}
+}
+
+// execUser is the resolved identity of a container process.
+type execUser struct {
+	uid, gid uint32
+	groups   []uint32
+	home     string
+}
+
+// lookupUser resolves a "user[:group]" spec (names or numbers) against the
+// container's /etc/passwd and /etc/group, as Docker does.
+func lookupUser(rootfs, spec string) (execUser, error) {
+	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
+	if err != nil {
+		return execUser{}, fmt.Errorf("find /etc/passwd: %w", err)
+	}
+	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
+	if err != nil {
+		return execUser{}, fmt.Errorf("find /etc/group: %w", err)
+	}
+	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
+	u, err := user.GetExecUserPath(spec, defaults, passwd, group)
+	if err != nil {
+		return execUser{}, fmt.Errorf("unable to find user %s: %w: give a user that exists in the image's /etc/passwd, or a numeric uid[:gid]: %w", spec, err, errdefs.ErrInvalidArgument)
+	}
+	out := execUser{uid: uint32(u.Uid), gid: uint32(u.Gid), home: u.Home}
+	for _, g := range u.Sgids {
+		out.groups = append(out.groups, uint32(g))
+	}
+	return out, nil
+}
+
+// ensureDir creates the working directory in rootfs when the image lacks
+// it, owned by the process's user, as Docker does.
+func ensureDir(rootfs, dir string, uid, gid uint32) error {
+	p, err := securejoin.SecureJoin(rootfs, dir)
+	if err != nil {
+		return fmt.Errorf("working directory %s: %w", dir, err)
+	}
+	st, err := os.Stat(p)
+	if err == nil {
+		if !st.IsDir() {
+			return fmt.Errorf("working directory %s is not a directory in the image: %w", dir, errdefs.ErrInvalidArgument)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return fmt.Errorf("create working directory %s: %w", dir, err)
+	}
+	return os.Lchown(p, int(uid), int(gid))
+}
+
+// checkCommand finds the container's command the way its exec will, so
+// that a missing or non-executable one fails with Docker's exit codes
+// (127, 126) and a message that names it.
+func checkCommand(rootfs, name, pathEnv string) error {
+	if strings.Contains(name, "/") {
+		return checkExecutable(rootfs, name)
+	}
+	if pathEnv == "" {
+		pathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" || !path.IsAbs(dir) {
+			continue
+		}
+		err := checkExecutable(rootfs, path.Join(dir, name))
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ErrNotExecutable) && denied == nil {
+			denied = err
+		}
+	}
+	if denied != nil {
+		return denied
+	}
+	return &ExitCodeError{Code: 127, Err: fmt.Errorf("exec: %q: executable file not found in $PATH: %w", name, ErrCommandNotFound)}
+}
+
+func checkExecutable(rootfs, name string) error {
+	p, err := securejoin.SecureJoin(rootfs, name)
+	if err != nil {
+		return &ExitCodeError{Code: 127, Err: fmt.Errorf("exec: %q: %w", name, ErrCommandNotFound)}
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return &ExitCodeError{Code: 127, Err: fmt.Errorf("exec: %q: no such file or directory: %w", name, ErrCommandNotFound)}
+	}
+	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+		return &ExitCodeError{Code: 126, Err: fmt.Errorf("exec: %q: permission denied: %w", name, ErrNotExecutable)}
+	}
+	return nil
+}

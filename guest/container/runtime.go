@@ -1,0 +1,48 @@
+package container
+
+import (
+	"os"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Runtime runs container processes; guest/runner implements it with
+// libcontainer.
+type Runtime interface {
+	// Start creates container id from spec and starts its first process.
+	Start(id string, spec *specs.Spec, stdio Stdio) (Process, error)
+	// Exec starts another process in running container id.
+	Exec(id string, ps *specs.Process, stdio Stdio) (Process, error)
+	// Signal signals the first process of container id.
+	Signal(id string, sig syscall.Signal) error
+	// Pids lists the machine pids of container id's processes.
+	Pids(id string) ([]int, error)
+	// OOMKilled reports whether the OOM killer struck container id; it
+	// is asked before Destroy.
+	OOMKilled(id string) bool
+	// Destroy removes what is left of container id; unknown ids are fine.
+	Destroy(id string) error
+	// Leftovers lists containers with runtime state.
+	Leftovers() ([]string, error)
+}
+
+// Stdio connects a process: with Terminal, a pty; else the files, nil
+// meaning /dev/null.
+type Stdio struct {
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+	Terminal       bool
+	Width, Height  uint16
+}
+
+// Process is a started process.
+type Process interface {
+	Pid() int
+	Signal(sig syscall.Signal) error
+	// Wait returns the exit code, 128+n for signal n.
+	Wait() (int, error)
+	// Console is the pty master, or nil without a terminal.
+	Console() *os.File
+	Resize(width, height uint16) error
+}
