@@ -1,0 +1,84 @@
+# skiff's build. `make` builds the CLI, the agent and the bundled image for
+# this machine; `make test` runs every test (unit, generated-code drift,
+# cross-OS builds, end-to-end as root).
+
+GO        ?= go
+ARCH      := $(shell $(GO) env GOARCH)
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS   := -s -w -X github.com/skiffrun/skiff/guest/agent.Version=$(VERSION) \
+             -X github.com/skiffrun/skiff/guest/agent.GitCommit=$(COMMIT) \
+             -X github.com/skiffrun/skiff/host/version.Version=$(VERSION)
+# The agent is static (runc's recipe) with libseccomp, so it runs as the
+# machine's PID 1 with no libraries beside it.
+AGENT_TAGS := seccomp netgo osusergo
+CC_amd64  := gcc
+CC_arm64  := aarch64-linux-gnu-gcc
+PKGCONFIG_amd64 := /usr/lib/x86_64-linux-gnu/pkgconfig
+PKGCONFIG_arm64 := /usr/lib/aarch64-linux-gnu/pkgconfig
+
+.PHONY: all build agent images test unit e2e crosscheck lint generate check-generated bench clean
+
+all: build
+
+build: bin/skiff bin/skiff-agent bin/images/busybox-$(ARCH).tar
+
+bin/skiff: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/skiff
+
+bin/skiff-agent: bin/skiff-agent-linux-$(ARCH)
+	cp $< $@
+
+bin/skiff-agent-linux-%: FORCE
+	CGO_ENABLED=1 GOOS=linux GOARCH=$* CC=$(CC_$*) PKG_CONFIG_PATH=$(PKGCONFIG_$*) \
+		$(GO) build -trimpath -tags '$(AGENT_TAGS)' \
+		-ldflags '$(LDFLAGS) -extldflags -static' -o $@ ./cmd/skiff-agent
+
+agent: bin/skiff-agent-linux-amd64 bin/skiff-agent-linux-arm64
+
+build/busybox/busybox-amd64 build/busybox/busybox-arm64:
+	scripts/fetch-busybox
+
+build/images/busybox-%.tar: build/busybox/busybox-%
+	@mkdir -p build/images
+	$(GO) run ./scripts/mkbusybox -busybox $< -arch $* -o $@
+
+bin/images/busybox-%.tar: build/images/busybox-%.tar
+	@mkdir -p bin/images
+	cp $< $@
+
+images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
+
+test: unit check-generated crosscheck e2e
+
+unit:
+	$(GO) test ./...
+
+# The end-to-end tests run real containers with the built binaries; they
+# need root.
+e2e: build
+	SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m ./cmd/skiff/...
+
+# Every package must build for every OS skiff's CLI runs on.
+crosscheck:
+	GOOS=windows GOARCH=amd64 $(GO) build ./... && GOOS=windows GOARCH=amd64 $(GO) vet ./...
+	GOOS=windows GOARCH=arm64 $(GO) build ./...
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./cmd/skiff ./host/... ./platform
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./cmd/skiff
+
+lint:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.5.0 run ./...
+
+generate:
+	scripts/generate
+
+check-generated:
+	scripts/generate --check
+
+bench: build
+	scripts/bench
+
+clean:
+	rm -rf bin build
+
+FORCE:
