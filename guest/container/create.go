@@ -106,8 +106,14 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	for _, d := range []string{"rootfs", "upper", "work"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+	// The root of the merged filesystem takes its mode from the upper
+	// directory: it must be 0755 like any root, or users other than root
+	// cannot even look up /bin in the container.
+	for d, mode := range map[string]os.FileMode{"rootfs": 0o755, "upper": 0o755, "work": 0o700} {
+		if err := os.Mkdir(filepath.Join(dir, d), mode); err != nil {
+			return nil, fmt.Errorf("create container dir: %w", err)
+		}
+		if err := os.Chmod(filepath.Join(dir, d), mode); err != nil {
 			return nil, fmt.Errorf("create container dir: %w", err)
 		}
 	}

@@ -131,20 +131,20 @@ func checkCommand(rootfs, name, pathEnv string) error {
 	if denied != nil {
 		return denied
 	}
-	return &ExitCodeError{Code: 127, Err: fmt.Errorf("exec: %q: executable file not found in $PATH: %w", name, ErrCommandNotFound)}
+	return &ExitCodeError{Code: 127, Err: commandError(fmt.Sprintf("exec: %q: executable file not found in $PATH", name), ErrCommandNotFound)}
 }
 
 func checkExecutable(rootfs, name string) error {
 	p, err := securejoin.SecureJoin(rootfs, name)
 	if err != nil {
-		return &ExitCodeError{Code: 127, Err: fmt.Errorf("exec: %q: %w", name, ErrCommandNotFound)}
+		return &ExitCodeError{Code: 127, Err: commandError(fmt.Sprintf("exec: %q: no such file or directory", name), ErrCommandNotFound)}
 	}
 	st, err := os.Stat(p)
 	if err != nil {
-		return &ExitCodeError{Code: 127, Err: fmt.Errorf("exec: %q: no such file or directory: %w", name, ErrCommandNotFound)}
+		return &ExitCodeError{Code: 127, Err: commandError(fmt.Sprintf("exec: %q: no such file or directory", name), ErrCommandNotFound)}
 	}
 	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
-		return &ExitCodeError{Code: 126, Err: fmt.Errorf("exec: %q: permission denied: %w", name, ErrNotExecutable)}
+		return &ExitCodeError{Code: 126, Err: commandError(fmt.Sprintf("exec: %q: permission denied", name), ErrNotExecutable)}
 	}
 	return nil
 }

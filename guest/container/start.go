@@ -26,6 +26,18 @@ var (
 	ErrNotExecutable   = errors.New("permission denied")
 )
 
+// kindError is an error with its own message that is still of a kind
+// (errors.Is) without repeating the kind's words.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+func commandError(msg string, kind error) error { return &kindError{msg: msg, kind: kind} }
+
 // ExitCodeError is a failure that the CLI reports with a particular exit
 // code: 126 for a command that cannot be executed, 127 for one that does
 // not exist.

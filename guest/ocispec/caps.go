@@ -90,7 +90,7 @@ func Capabilities(base, add, drop []string) ([]string, error) {
 		}
 	}
 	if slices.Contains(adds, "ALL") {
-		for _, c := range allCapabilities {
+		for _, c := range boundingSet() {
 			set[c] = true
 		}
 	} else {
@@ -106,5 +106,6 @@ func Capabilities(base, add, drop []string) ([]string, error) {
 	return out, nil
 }
 
-// AllCapabilities returns every capability a privileged process gets.
-func AllCapabilities() []string { return append([]string(nil), allCapabilities...) }
+// AllCapabilities returns every capability a privileged process gets:
+// all that the agent itself may grant.
+func AllCapabilities() []string { return boundingSet() }

@@ -1,6 +1,7 @@
 package ocispec
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,4 +52,33 @@ func hostDevices() []specs.LinuxDevice {
 		return nil
 	})
 	return out
+}
+
+// boundingSet is the agent's own capability bounding set: a container can
+// get no capability outside it, so "all capabilities" means these (a
+// machine that withholds one, like CAP_SYS_RESOURCE in some sandboxes,
+// still runs privileged containers).
+func boundingSet() []string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return allCapabilities
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		v, ok := strings.CutPrefix(line, "CapBnd:")
+		if !ok {
+			continue
+		}
+		var mask uint64
+		if _, err := fmt.Sscanf(strings.TrimSpace(v), "%x", &mask); err != nil {
+			return allCapabilities
+		}
+		var out []string
+		for i, c := range allCapabilities {
+			if mask&(1<<i) != 0 {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	return allCapabilities
 }

@@ -15,3 +15,5 @@ var errNoSeccomp = errors.New("seccomp profiles are built on Linux only")
 func defaultSeccomp(*specs.Spec) (*specs.LinuxSeccomp, error) { return nil, errNoSeccomp }
 
 func hostDevices() []specs.LinuxDevice { return nil }
+
+func boundingSet() []string { return allCapabilities }

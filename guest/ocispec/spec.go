@@ -105,7 +105,7 @@ func Build(o Options) (*specs.Spec, error) {
 	}
 	caps := DefaultCapabilities
 	if o.Privileged {
-		caps = allCapabilities
+		caps = boundingSet()
 	}
 	caps, err := Capabilities(caps, o.CapAdd, o.CapDrop)
 	if err != nil {

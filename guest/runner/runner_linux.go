@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/runc/libcontainer"
@@ -221,6 +222,15 @@ func (r *Runner) destroyLeftover(id string) error {
 		return fmt.Errorf("load container %s: %w", id, err)
 	}
 	_ = c.Signal(unix.SIGKILL)
+	// The kill is asynchronous and libcontainer refuses to destroy a
+	// running container: wait for the processes to go.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := c.Destroy(); err != nil {
 		return fmt.Errorf("destroy container %s: %w", id, err)
 	}

@@ -3871,12 +3871,13 @@ const file_agent_proto_rawDesc = "" +
 	"StreamKind\x12\x16\n" +
 	"\x12STREAM_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTREAM_STDOUT\x10\x01\x12\x11\n" +
-	"\rSTREAM_STDERR\x10\x022\xca\a\n" +
+	"\rSTREAM_STDERR\x10\x022\x91\b\n" +
 	"\n" +
 	"Containers\x12Y\n" +
 	"\x06Create\x12&.skiff.agent.v1.CreateContainerRequest\x1a'.skiff.agent.v1.CreateContainerResponse\x12<\n" +
 	"\x05Start\x12\x1c.skiff.agent.v1.ContainerRef\x1a\x15.skiff.agent.v1.Empty\x12G\n" +
-	"\x06Attach\x12\x1b.skiff.agent.v1.StreamInput\x1a\x1c.skiff.agent.v1.StreamOutput(\x010\x01\x12A\n" +
+	"\x06Attach\x12\x1b.skiff.agent.v1.StreamInput\x1a\x1c.skiff.agent.v1.StreamOutput(\x010\x01\x12E\n" +
+	"\x04Exec\x12\x1b.skiff.agent.v1.StreamInput\x1a\x1c.skiff.agent.v1.StreamOutput(\x010\x01\x12A\n" +
 	"\x04Wait\x12\x1b.skiff.agent.v1.WaitRequest\x1a\x1c.skiff.agent.v1.WaitResponse\x12:\n" +
 	"\x04Stop\x12\x1b.skiff.agent.v1.StopRequest\x1a\x15.skiff.agent.v1.Empty\x12:\n" +
 	"\x04Kill\x12\x1b.skiff.agent.v1.KillRequest\x1a\x15.skiff.agent.v1.Empty\x12=\n" +
@@ -4001,49 +4002,51 @@ var file_agent_proto_depIdxs = []int32{
 	8,  // 29: skiff.agent.v1.Containers.Create:input_type -> skiff.agent.v1.CreateContainerRequest
 	3,  // 30: skiff.agent.v1.Containers.Start:input_type -> skiff.agent.v1.ContainerRef
 	15, // 31: skiff.agent.v1.Containers.Attach:input_type -> skiff.agent.v1.StreamInput
-	19, // 32: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
-	21, // 33: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
-	22, // 34: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
-	21, // 35: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
-	23, // 36: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
-	24, // 37: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
-	25, // 38: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
-	3,  // 39: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
-	28, // 40: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
-	31, // 41: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
-	33, // 42: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
-	35, // 43: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
-	40, // 44: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
-	37, // 45: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
-	42, // 46: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
-	43, // 47: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
-	2,  // 48: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
-	2,  // 49: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
-	2,  // 50: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
-	9,  // 51: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
-	2,  // 52: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
-	18, // 53: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
-	20, // 54: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
-	2,  // 55: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
-	2,  // 56: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
-	2,  // 57: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
-	2,  // 58: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
-	2,  // 59: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
-	27, // 60: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
-	11, // 61: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
-	29, // 62: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
-	32, // 63: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
-	34, // 64: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
-	36, // 65: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
-	41, // 66: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
-	39, // 67: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
-	2,  // 68: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
-	44, // 69: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
-	45, // 70: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
-	46, // 71: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
-	2,  // 72: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
-	51, // [51:73] is the sub-list for method output_type
-	29, // [29:51] is the sub-list for method input_type
+	15, // 32: skiff.agent.v1.Containers.Exec:input_type -> skiff.agent.v1.StreamInput
+	19, // 33: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
+	21, // 34: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
+	22, // 35: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
+	21, // 36: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
+	23, // 37: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
+	24, // 38: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
+	25, // 39: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
+	3,  // 40: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
+	28, // 41: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
+	31, // 42: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
+	33, // 43: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
+	35, // 44: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
+	40, // 45: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
+	37, // 46: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
+	42, // 47: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
+	43, // 48: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
+	2,  // 49: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
+	2,  // 50: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
+	2,  // 51: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
+	9,  // 52: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
+	2,  // 53: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
+	18, // 54: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
+	18, // 55: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
+	20, // 56: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
+	2,  // 57: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
+	2,  // 58: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
+	2,  // 59: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
+	2,  // 60: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
+	2,  // 61: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
+	27, // 62: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
+	11, // 63: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
+	29, // 64: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
+	32, // 65: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
+	34, // 66: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
+	36, // 67: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
+	41, // 68: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
+	39, // 69: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
+	2,  // 70: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
+	44, // 71: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
+	45, // 72: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
+	46, // 73: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
+	2,  // 74: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
+	52, // [52:75] is the sub-list for method output_type
+	29, // [29:52] is the sub-list for method input_type
 	29, // [29:29] is the sub-list for extension type_name
 	29, // [29:29] is the sub-list for extension extendee
 	0,  // [0:29] is the sub-list for field type_name

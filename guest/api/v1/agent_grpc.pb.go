@@ -30,6 +30,7 @@ const (
 	Containers_Create_FullMethodName  = "/skiff.agent.v1.Containers/Create"
 	Containers_Start_FullMethodName   = "/skiff.agent.v1.Containers/Start"
 	Containers_Attach_FullMethodName  = "/skiff.agent.v1.Containers/Attach"
+	Containers_Exec_FullMethodName    = "/skiff.agent.v1.Containers/Exec"
 	Containers_Wait_FullMethodName    = "/skiff.agent.v1.Containers/Wait"
 	Containers_Stop_FullMethodName    = "/skiff.agent.v1.Containers/Stop"
 	Containers_Kill_FullMethodName    = "/skiff.agent.v1.Containers/Kill"
@@ -54,6 +55,10 @@ type ContainersClient interface {
 	// once the stream is attached, so no output is lost. The stream ends with
 	// one Exit message when the container stops (or at once on detach).
 	Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamInput, StreamOutput], error)
+	// Exec runs another process in a running container. The first input
+	// message must carry exec; the stream ends with one Exit message when
+	// the process exits (at once with exec.detach).
+	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamInput, StreamOutput], error)
 	Wait(ctx context.Context, in *WaitRequest, opts ...grpc.CallOption) (*WaitResponse, error)
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*Empty, error)
 	Kill(ctx context.Context, in *KillRequest, opts ...grpc.CallOption) (*Empty, error)
@@ -107,6 +112,19 @@ func (c *containersClient) Attach(ctx context.Context, opts ...grpc.CallOption) 
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Containers_AttachClient = grpc.BidiStreamingClient[StreamInput, StreamOutput]
+
+func (c *containersClient) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamInput, StreamOutput], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Containers_ServiceDesc.Streams[1], Containers_Exec_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamInput, StreamOutput]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Containers_ExecClient = grpc.BidiStreamingClient[StreamInput, StreamOutput]
 
 func (c *containersClient) Wait(ctx context.Context, in *WaitRequest, opts ...grpc.CallOption) (*WaitResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -210,7 +228,7 @@ func (c *containersClient) Prune(ctx context.Context, in *PruneRequest, opts ...
 
 func (c *containersClient) Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogEntry], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Containers_ServiceDesc.Streams[1], Containers_Logs_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Containers_ServiceDesc.Streams[2], Containers_Logs_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +256,10 @@ type ContainersServer interface {
 	// once the stream is attached, so no output is lost. The stream ends with
 	// one Exit message when the container stops (or at once on detach).
 	Attach(grpc.BidiStreamingServer[StreamInput, StreamOutput]) error
+	// Exec runs another process in a running container. The first input
+	// message must carry exec; the stream ends with one Exit message when
+	// the process exits (at once with exec.detach).
+	Exec(grpc.BidiStreamingServer[StreamInput, StreamOutput]) error
 	Wait(context.Context, *WaitRequest) (*WaitResponse, error)
 	Stop(context.Context, *StopRequest) (*Empty, error)
 	Kill(context.Context, *KillRequest) (*Empty, error)
@@ -267,6 +289,9 @@ func (UnimplementedContainersServer) Start(context.Context, *ContainerRef) (*Emp
 }
 func (UnimplementedContainersServer) Attach(grpc.BidiStreamingServer[StreamInput, StreamOutput]) error {
 	return status.Error(codes.Unimplemented, "method Attach not implemented")
+}
+func (UnimplementedContainersServer) Exec(grpc.BidiStreamingServer[StreamInput, StreamOutput]) error {
+	return status.Error(codes.Unimplemented, "method Exec not implemented")
 }
 func (UnimplementedContainersServer) Wait(context.Context, *WaitRequest) (*WaitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Wait not implemented")
@@ -364,6 +389,13 @@ func _Containers_Attach_Handler(srv interface{}, stream grpc.ServerStream) error
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Containers_AttachServer = grpc.BidiStreamingServer[StreamInput, StreamOutput]
+
+func _Containers_Exec_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ContainersServer).Exec(&grpc.GenericServerStream[StreamInput, StreamOutput]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Containers_ExecServer = grpc.BidiStreamingServer[StreamInput, StreamOutput]
 
 func _Containers_Wait_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(WaitRequest)
@@ -616,6 +648,12 @@ var Containers_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Attach",
 			Handler:       _Containers_Attach_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Exec",
+			Handler:       _Containers_Exec_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},

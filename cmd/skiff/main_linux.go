@@ -1,0 +1,4 @@
+package main
+
+// Linux hosts can run the agent directly, with no VM.
+import _ "github.com/skiffrun/skiff/platform/native"

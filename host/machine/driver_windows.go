@@ -1,0 +1,3 @@
+package machine
+
+const defaultDriver = "hcs"

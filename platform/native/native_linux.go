@@ -1,0 +1,323 @@
+package native
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiffrun/skiff/platform"
+)
+
+// pollInterval paces the checks for the socket to answer and for the agent
+// to exit: short enough that a start costs little more than the agent's own
+// start-up time.
+const pollInterval = 5 * time.Millisecond
+
+// startMarker begins the line written to the log before each start, so a
+// reader (and lastLine) can tell the agent's runs apart.
+const startMarker = "skiff: starting"
+
+// Grace periods after SIGTERM and SIGKILL. They run after ctx has ended, so
+// they have their own clocks. Variables, so tests need not wait them out.
+var (
+	termGrace = 5 * time.Second
+	killGrace = 2 * time.Second
+)
+
+func start(ctx context.Context, spec platform.MachineSpec) (err error) {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if spec.AgentBinary == "" {
+		return errorf(errdefs.ErrInvalidArgument, "no skiff-agent binary given for machine %q", spec.Name)
+	}
+	if answers(ctx, spec.AgentSocket) {
+		return nil
+	}
+	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
+		return fmt.Errorf("create machine directory: %w", err)
+	}
+	// Two commands may find the machine stopped at once; the lock lets one
+	// start it and the other find it answering.
+	unlock, err := lock(ctx, filepath.Join(spec.Dir, "start.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if answers(ctx, spec.AgentSocket) {
+		return nil
+	}
+	// An agent that holds the pid file but does not answer is wedged or
+	// half-started by a command that gave up; a new one replaces it.
+	if pid, ok := runningAgent(spec); ok {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		waitGone(pid, spec, killGrace)
+	}
+	// A socket file left by an agent that died would make listen fail.
+	if err := removeIfExists(spec.AgentSocket); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(spec.AgentRoot, 0o700); err != nil {
+		return fmt.Errorf("create agent root: %w", err)
+	}
+	logf, err := os.OpenFile(spec.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("open agent log: %w", err)
+	}
+	defer logf.Close()
+
+	cmd := command(spec)
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	fmt.Fprintf(logf, "%s %s %s\n", time.Now().UTC().Format(time.RFC3339), startMarker, strings.Join(cmd.Args, " "))
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", spec.AgentBinary, err)
+	}
+	exited := make(chan error, 1)
+	// Reaping here keeps a failed agent from lingering as a zombie for as
+	// long as this process lives; once this process exits, init adopts it.
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if err != nil {
+			_ = cmd.Process.Kill()
+			_ = os.Remove(spec.PIDFile)
+		}
+	}()
+	if err := writeFileAtomic(spec.PIDFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n")); err != nil {
+		return fmt.Errorf("write agent pid file: %w", err)
+	}
+
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		if answers(ctx, spec.AgentSocket) {
+			return nil
+		}
+		select {
+		case werr := <-exited:
+			return fmt.Errorf("skiff-agent exited before it answered (%w)%s; its log is %s", werr, lastLine(spec.Log), spec.Log)
+		case <-ctx.Done():
+			return fmt.Errorf("skiff-agent did not answer on %s in time; its log is %s: %w", spec.AgentSocket, spec.Log, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// command is the agent's command line: a daemon in its own session, so a
+// terminal's hangup or the CLI's process group signals do not reach it.
+func command(spec platform.MachineSpec) *exec.Cmd {
+	args := []string{"serve", "--listen", "unix://" + spec.AgentSocket, "--root", spec.AgentRoot}
+	for _, img := range spec.SeedImages {
+		args = append(args, "--seed-image", img)
+	}
+	// exec.Command, not CommandContext: the agent outlives this process.
+	cmd := exec.Command(spec.AgentBinary, args...)
+	cmd.Dir = spec.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd
+}
+
+func stop(ctx context.Context, spec platform.MachineSpec) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if pid, ok := runningAgent(spec); ok {
+		if !waitGoneCtx(ctx, pid, spec) {
+			if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("stop skiff-agent (pid %d): %w", pid, err)
+			}
+			if !waitGone(pid, spec, termGrace) {
+				if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+					return fmt.Errorf("kill skiff-agent (pid %d): %w", pid, err)
+				}
+				if !waitGone(pid, spec, killGrace) {
+					return errorf(errdefs.ErrUnavailable, "skiff-agent (pid %d) survived SIGKILL", pid)
+				}
+			}
+		}
+	}
+	return errors.Join(removeIfExists(spec.AgentSocket), removeIfExists(spec.PIDFile))
+}
+
+// runningAgent returns the pid in the pid file when that process is still
+// this machine's agent; a pid file outliving its process (and a pid since
+// reused by something else) must never lead to signalling a stranger.
+func runningAgent(spec platform.MachineSpec) (int, bool) {
+	b, err := os.ReadFile(spec.PIDFile)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	return pid, isAgent(pid, spec)
+}
+
+// isAgent reports whether pid is alive (not a zombie) and was started with
+// this machine's socket.
+func isAgent(pid int, spec platform.MachineSpec) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself contain spaces or parentheses.
+	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--listen" && args[i+1] == "unix://"+spec.AgentSocket {
+			return true
+		}
+	}
+	return false
+}
+
+func waitGoneCtx(ctx context.Context, pid int, spec platform.MachineSpec) bool {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		if !isAgent(pid, spec) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
+}
+
+func waitGone(pid int, spec platform.MachineSpec, d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return waitGoneCtx(ctx, pid, spec)
+}
+
+func answers(ctx context.Context, socket string) bool {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// lock takes an exclusive flock on path, polling so that ctx can end the
+// wait.
+func lock(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open machine lock: %w", err)
+	}
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock machine: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for another command starting the machine: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes a temp file beside path, syncs it and renames it
+// into place, so a reader never sees half a pid.
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// lastLine returns ": " and the log's last non-empty line, which is
+// usually the agent's own account of why it stopped.
+func lastLine(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 4096 {
+		_, _ = f.Seek(-4096, io.SeekEnd)
+	}
+	var last string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			last = l
+		}
+	}
+	if strings.Contains(last, startMarker) {
+		return ""
+	}
+	if last == "" {
+		return ""
+	}
+	return ": " + last
+}
+
+// errorf returns an error that reads as the formatted message alone while
+// errors.Is still finds class (an errdefs category) in it.
+func errorf(class error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if wm, ok := class.(interface{ WithMessage(string) error }); ok {
+		return wm.WithMessage(msg)
+	}
+	return fmt.Errorf("%s: %w", msg, class)
+}
