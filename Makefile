@@ -27,7 +27,7 @@ bin/skiff: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/skiff
 
 bin/skiff-agent: bin/skiff-agent-linux-$(ARCH)
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 
 bin/skiff-agent-linux-%: FORCE
 	CGO_ENABLED=1 GOOS=linux GOARCH=$* CC=$(CC_$*) PKG_CONFIG_PATH=$(PKGCONFIG_$*) \
@@ -45,7 +45,7 @@ build/images/busybox-%.tar: build/busybox/busybox-%
 
 bin/images/busybox-%.tar: build/images/busybox-%.tar
 	@mkdir -p bin/images
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 
 images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
 

@@ -42,7 +42,9 @@ func TestMain(m *testing.M) {
 	skiffHome = home
 	code := m.Run()
 	// Stop the agent, then show that no container left anything behind.
-	out, err := exec.Command(filepath.Join(binDir, "skiff"), "machine", "stop").CombinedOutput()
+	stop := exec.Command(filepath.Join(binDir, "skiff"), "machine", "stop")
+	stop.Env = env()
+	out, err := stop.CombinedOutput()
 	if err != nil {
 		fmt.Printf("machine stop: %v: %s\n", err, out)
 		code = 1
@@ -130,6 +132,23 @@ func assertGone(t *testing.T, id string) {
 	if len(id) < 12 {
 		t.Fatalf("bad container id %q", id)
 	}
+	// A killed process may stay a zombie for a moment until its parent
+	// reaps it: look again for a few seconds before calling it left.
+	var left []string
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		left = leftoversOfContainer(id)
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(left) > 0 {
+		t.Errorf("container %s left behind:\n%s", id[:12], strings.Join(left, "\n"))
+	}
+}
+
+func leftoversOfContainer(id string) []string {
 	var left []string
 	mounts, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, line := range strings.Split(string(mounts), "\n") {
@@ -152,9 +171,7 @@ func assertGone(t *testing.T, id string) {
 	if _, err := os.Stat(filepath.Join(skiffHome, "machines", "default", "agent", "containers", id)); err == nil {
 		left = append(left, "container directory")
 	}
-	if len(left) > 0 {
-		t.Errorf("container %s left behind:\n%s", id[:12], strings.Join(left, "\n"))
-	}
+	return left
 }
 
 // leftoversOf lists mounts under home and container cgroups still there.
