@@ -7,13 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
-	"golang.org/x/sys/unix"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/ocispec"
@@ -418,27 +416,5 @@ func stopSignal(rec *apiv1.Container) syscall.Signal {
 	if sig, err := ParseSignal(rec.Config.StopSignal); err == nil {
 		return sig
 	}
-	return unix.SIGTERM
-}
-
-// ParseSignal parses "SIGTERM", "TERM", "term" or "15".
-func ParseSignal(s string) (syscall.Signal, error) {
-	s = strings.ToUpper(strings.TrimSpace(s))
-	if s == "" {
-		return 0, fmt.Errorf("no signal given: %w", errdefs.ErrInvalidArgument)
-	}
-	var n int
-	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("invalid signal %q: %w", s, errdefs.ErrInvalidArgument)
-		}
-		return syscall.Signal(n), nil
-	}
-	if !strings.HasPrefix(s, "SIG") {
-		s = "SIG" + s
-	}
-	if sig := unix.SignalNum(s); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("invalid signal %q: use a name such as SIGTERM or KILL, or a number: %w", s, errdefs.ErrInvalidArgument)
+	return sigTERM
 }

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
-	"golang.org/x/sys/unix"
 )
 
 const defaultStopTimeout = 10 * time.Second
@@ -59,7 +57,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout time.Duration, s
 }
 
 func (m *Manager) killAndWait(ctx context.Context, id string, ex *execution) error {
-	if err := m.rt.Signal(id, unix.SIGKILL); err != nil && !errdefs.IsFailedPrecondition(err) {
+	if err := m.rt.Signal(id, sigKILL); err != nil && !errdefs.IsFailedPrecondition(err) {
 		return fmt.Errorf("kill container %s: %w", id, err)
 	}
 	select {
@@ -72,7 +70,7 @@ func (m *Manager) killAndWait(ctx context.Context, id string, ex *execution) err
 
 // Kill sends sig (default SIGKILL) to container ref's first process.
 func (m *Manager) Kill(ctx context.Context, ref, sig string) error {
-	signal := syscall.Signal(unix.SIGKILL)
+	signal := sigKILL
 	if sig != "" {
 		var err error
 		if signal, err = ParseSignal(sig); err != nil {
@@ -91,7 +89,7 @@ func (m *Manager) Kill(ctx context.Context, ref, sig string) error {
 	}
 	// A kill meant to end the container keeps its restart policy from
 	// bringing it back, as with Docker.
-	if signal == unix.SIGKILL || signal == stopSignal(c.rec) {
+	if signal == sigKILL || signal == stopSignal(c.rec) {
 		c.rec.ManuallyStopped = true
 		_ = c.save()
 	}
