@@ -135,7 +135,7 @@ func (i imageSource) Image(ctx context.Context, ref string) (*container.Image, e
 	if err != nil {
 		return nil, err
 	}
-	return &container.Image{ID: img.ID, Config: img.Config, Layers: img.Layers}, nil
+	return &container.Image{ID: img.ID, Config: img.Config, Layers: img.Layers, Architecture: img.Architecture}, nil
 }
 
 // runtimeAdapter runs containers with guest/runner.

@@ -32,6 +32,8 @@ type Image struct {
 	Config *apiv1.ImageConfig
 	// Layers are the unpacked layer directories, lowest first.
 	Layers []string
+	// Architecture is the platform the image was built for ("amd64").
+	Architecture string
 }
 
 // recordFile is the container's record in its directory. A directory

@@ -115,6 +115,7 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 	if err != nil {
 		return err
 	}
+	opts.ImageArch = img.Architecture
 	spec, err := ocispec.Build(opts)
 	if err != nil {
 		return err

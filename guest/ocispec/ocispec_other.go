@@ -12,7 +12,7 @@ import (
 // containers are only ever run by the agent on Linux.
 var errNoSeccomp = errors.New("seccomp profiles are built on Linux only")
 
-func defaultSeccomp(*specs.Spec) (*specs.LinuxSeccomp, error) { return nil, errNoSeccomp }
+func defaultSeccomp(*specs.Spec, string) (*specs.LinuxSeccomp, error) { return nil, errNoSeccomp }
 
 func hostDevices() []specs.LinuxDevice { return nil }
 

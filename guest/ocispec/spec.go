@@ -38,6 +38,9 @@ type Options struct {
 	// NoNewPrivileges and SeccompUnconfined come from --security-opt.
 	NoNewPrivileges   bool
 	SeccompUnconfined bool
+	// ImageArch is the architecture the image was built for ("amd64",
+	// "386", "arm64", "arm"), which decides the ABIs seccomp covers.
+	ImageArch string
 
 	// NetworkMode "host" shares the machine's network namespace; anything
 	// else gives the container its own, with loopback up.
@@ -161,7 +164,7 @@ func Build(o Options) (*specs.Spec, error) {
 		s.Linux.MaskedPaths = maskedPaths
 		s.Linux.ReadonlyPaths = readonlyPaths
 		if !o.SeccompUnconfined {
-			if s.Linux.Seccomp, err = defaultSeccomp(s); err != nil {
+			if s.Linux.Seccomp, err = defaultSeccomp(s, o.ImageArch); err != nil {
 				return nil, fmt.Errorf("build seccomp profile: %w", err)
 			}
 		}

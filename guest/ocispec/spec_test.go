@@ -156,3 +156,24 @@ func TestBuildRejects(t *testing.T) {
 		})
 	}
 }
+
+func TestSeccompArches(t *testing.T) {
+	tests := []struct {
+		machine, image string
+		want           []string
+	}{
+		{"amd64", "amd64", []string{"SCMP_ARCH_X86_64"}},
+		{"amd64", "386", []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"}},
+		{"arm64", "arm64", []string{"SCMP_ARCH_AARCH64"}},
+		{"arm64", "arm", []string{"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"}},
+	}
+	for _, tc := range tests {
+		var got []string
+		for _, a := range seccompArches(tc.machine, tc.image) {
+			got = append(got, string(a))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s machine, %s image: %v, want %v", tc.machine, tc.image, got, tc.want)
+		}
+	}
+}
