@@ -87,29 +87,14 @@ func (m *Manager) Exec(ctx context.Context, req *apiv1.ExecStart, gone chan stru
 			stdio.Width, stdio.Height = uint16(sz.Width), uint16(sz.Height)
 		}
 	} else {
-		if req.Stdin {
-			r, w, err := os.Pipe()
-			if err != nil {
-				return nil, fmt.Errorf("create stdin pipe: %w", err)
-			}
-			stdio.Stdin, p.stdin = r, w
-			child = append(child, r)
+		p.outputs.Add(2)
+		pp, err := openPipes(req.Stdin, p.copy)
+		if err != nil {
+			p.outputs.Add(-2)
+			return nil, err
 		}
-		for _, kind := range []apiv1.StreamKind{apiv1.StreamKind_STREAM_STDOUT, apiv1.StreamKind_STREAM_STDERR} {
-			r, w, err := os.Pipe()
-			if err != nil {
-				closeAll(child)
-				return nil, fmt.Errorf("create output pipe: %w", err)
-			}
-			child = append(child, w)
-			if kind == apiv1.StreamKind_STREAM_STDOUT {
-				stdio.Stdout = w
-			} else {
-				stdio.Stderr = w
-			}
-			p.outputs.Add(1)
-			go p.copy(r, kind)
-		}
+		stdio, p.stdin = pp.stdio, pp.stdin
+		child = pp.child
 	}
 	proc, err := m.rt.Exec(rec.Id, ps, stdio)
 	closeAll(child)

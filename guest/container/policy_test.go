@@ -9,34 +9,24 @@ import (
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
-func TestParseRestartPolicy(t *testing.T) {
+func TestCheckRestartPolicy(t *testing.T) {
 	tests := []struct {
-		in      string
 		name    string
-		max     int32
+		p       *apiv1.RestartPolicy
+		rm      bool
 		wantErr bool
 	}{
-		{"no", "no", 0, false},
-		{"", "no", 0, false},
-		{"always", "always", 0, false},
-		{"unless-stopped", "unless-stopped", 0, false},
-		{"on-failure", "on-failure", 0, false},
-		{"on-failure:3", "on-failure", 3, false},
-		{"on-failure:x", "", 0, true},
-		{"always:2", "", 0, true},
-		{"sometimes", "", 0, true},
+		{"no", &apiv1.RestartPolicy{Name: "no"}, true, false},
+		{"always", &apiv1.RestartPolicy{Name: "always"}, false, false},
+		{"on-failure with max", &apiv1.RestartPolicy{Name: "on-failure", MaximumRetryCount: 3}, false, false},
+		{"always with max", &apiv1.RestartPolicy{Name: "always", MaximumRetryCount: 2}, false, true},
+		{"unknown", &apiv1.RestartPolicy{Name: "sometimes"}, false, true},
+		{"with --rm", &apiv1.RestartPolicy{Name: "unless-stopped"}, true, true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
-			p, err := ParseRestartPolicy(tc.in)
-			if tc.wantErr {
-				if err == nil {
-					t.Fatalf("want error for %q", tc.in)
-				}
-				return
-			}
-			if err != nil || p.Name != tc.name || p.MaximumRetryCount != tc.max {
-				t.Fatalf("got %v, %v", p, err)
+		t.Run(tc.name, func(t *testing.T) {
+			if err := checkRestartPolicy(tc.p, tc.rm); (err != nil) != tc.wantErr {
+				t.Fatalf("err %v, want error %v", err, tc.wantErr)
 			}
 		})
 	}

@@ -2,8 +2,6 @@ package container
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -17,33 +15,6 @@ const (
 	backoffMax   = time.Minute
 	backoffReset = 10 * time.Second
 )
-
-// ParseRestartPolicy parses --restart's value: no, always,
-// unless-stopped, on-failure or on-failure:N.
-func ParseRestartPolicy(s string) (*apiv1.RestartPolicy, error) {
-	name, count, hasCount := strings.Cut(s, ":")
-	p := &apiv1.RestartPolicy{Name: name}
-	switch name {
-	case "", "no":
-		p.Name = "no"
-	case "always", "unless-stopped":
-	case "on-failure":
-		if hasCount {
-			n, err := strconv.Atoi(count)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("invalid restart policy %q: the count after on-failure: must be a whole number: %w", s, errdefs.ErrInvalidArgument)
-			}
-			p.MaximumRetryCount = int32(n)
-		}
-		return p, nil
-	default:
-		return nil, fmt.Errorf("invalid restart policy %q: use no, always, unless-stopped or on-failure[:max-retries]: %w", s, errdefs.ErrInvalidArgument)
-	}
-	if hasCount {
-		return nil, fmt.Errorf("invalid restart policy %q: only on-failure takes a retry count: %w", s, errdefs.ErrInvalidArgument)
-	}
-	return p, nil
-}
 
 // checkRestartPolicy validates a policy sent by a client.
 func checkRestartPolicy(p *apiv1.RestartPolicy, autoRemove bool) error {

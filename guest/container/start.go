@@ -170,43 +170,23 @@ func startFailure(rec *apiv1.Container, err error) error {
 	return &ExitCodeError{Code: code, Err: fmt.Errorf("cannot run %q in container %s: %w", rec.Path, rec.Name, err)}
 }
 
-// openStdio makes the pipes of a run. closeChild closes the agent's copy
-// of the container's ends once the container holds them.
+// openStdio makes the standard streams of a run: a terminal, or pipes
+// whose output goes to the log and attached clients. closeChild closes
+// the agent's copy of the container's ends once the container holds them.
 func (m *Manager) openStdio(c *ctr, ex *execution, tty, openStdin bool) (Stdio, func(), error) {
 	if tty {
 		return Stdio{Terminal: true}, func() {}, nil
 	}
-	var child []*os.File
-	closeChild := func() {
-		for _, f := range child {
-			_ = f.Close()
-		}
+	ex.outputs.Add(2)
+	p, err := openPipes(openStdin, func(r *os.File, kind apiv1.StreamKind) { m.copyOutput(c, ex, r, kind) })
+	if err != nil {
+		ex.outputs.Add(-2)
+		return Stdio{}, nil, err
 	}
-	var s Stdio
-	if openStdin {
-		r, w, err := os.Pipe()
-		if err != nil {
-			return s, nil, fmt.Errorf("create stdin pipe: %w", err)
-		}
-		s.Stdin, ex.stdin = r, w
-		child = append(child, r)
+	if p.stdin != nil {
+		ex.stdin = p.stdin
 	}
-	for _, kind := range []apiv1.StreamKind{apiv1.StreamKind_STREAM_STDOUT, apiv1.StreamKind_STREAM_STDERR} {
-		r, w, err := os.Pipe()
-		if err != nil {
-			closeChild()
-			return s, nil, fmt.Errorf("create output pipe: %w", err)
-		}
-		child = append(child, w)
-		if kind == apiv1.StreamKind_STREAM_STDOUT {
-			s.Stdout = w
-		} else {
-			s.Stderr = w
-		}
-		ex.outputs.Add(1)
-		go m.copyOutput(c, ex, r, kind)
-	}
-	return s, closeChild, nil
+	return p.stdio, p.closeChild, nil
 }
 
 // copyOutput passes what the container writes to its log and to attached
