@@ -6,9 +6,9 @@ GO        ?= go
 ARCH      := $(shell $(GO) env GOARCH)
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
-LDFLAGS   := -s -w -X github.com/skiffrun/skiff/guest/agent.Version=$(VERSION) \
-             -X github.com/skiffrun/skiff/guest/agent.GitCommit=$(COMMIT) \
-             -X github.com/skiffrun/skiff/host/version.Version=$(VERSION)
+CLI_LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+AGENT_LDFLAGS := -s -w -X github.com/skiffrun/skiff/guest/agent.Version=$(VERSION) \
+                 -X github.com/skiffrun/skiff/guest/agent.GitCommit=$(COMMIT)
 # The agent is static (runc's recipe) with libseccomp, so it runs as the
 # machine's PID 1 with no libraries beside it.
 AGENT_TAGS := seccomp netgo osusergo
@@ -24,7 +24,7 @@ all: build
 build: bin/skiff bin/skiff-agent bin/images/busybox-$(ARCH).tar
 
 bin/skiff: FORCE
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/skiff
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(CLI_LDFLAGS)' -o $@ ./cmd/skiff
 
 bin/skiff-agent: bin/skiff-agent-linux-$(ARCH)
 	cp $< $@.tmp && mv $@.tmp $@
@@ -32,7 +32,7 @@ bin/skiff-agent: bin/skiff-agent-linux-$(ARCH)
 bin/skiff-agent-linux-%: FORCE
 	CGO_ENABLED=1 GOOS=linux GOARCH=$* CC=$(CC_$*) PKG_CONFIG_PATH=$(PKGCONFIG_$*) \
 		$(GO) build -trimpath -tags '$(AGENT_TAGS)' \
-		-ldflags '$(LDFLAGS) -extldflags -static' -o $@ ./cmd/skiff-agent
+		-ldflags '$(AGENT_LDFLAGS) -extldflags -static' -o $@ ./cmd/skiff-agent
 
 agent: bin/skiff-agent-linux-amd64 bin/skiff-agent-linux-arm64
 
@@ -67,7 +67,7 @@ crosscheck:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./cmd/skiff
 
 lint:
-	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.5.0 run ./...
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
 
 generate:
 	scripts/generate

@@ -126,6 +126,25 @@ func TestDetachKeys(t *testing.T) {
 	if st := must(t, "inspect", "--format", "{{.State.Status}}", name); st != "running" {
 		t.Fatalf("after detach the container is %s, want running", st)
 	}
+	// exec -it gets a terminal of its own, with the caller's size.
+	ecmd := exec.Command(filepath.Join(binDir, "skiff"), "exec", "-it", name, "sh", "-c", "tty; stty size; exit 6")
+	ecmd.Env = env()
+	eptmx, err := pty.StartWithSize(ecmd, &pty.Winsize{Rows: 21, Cols: 77})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eout syncBuffer
+	go io.Copy(&eout, eptmx)
+	err = ecmd.Wait()
+	eptmx.Close()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 6 {
+		t.Fatalf("exec -it: %v, want exit 6; output %q", err, eout.String())
+	}
+	waitFor(t, &eout, "21 77", "the exec's terminal size")
+	if !strings.Contains(eout.String(), "/dev/pts/") {
+		t.Fatalf("exec -it has no pty: %q", eout.String())
+	}
+
 	// attach again, and end the shell.
 	cmd = exec.Command(filepath.Join(binDir, "skiff"), "attach", name)
 	cmd.Env = env()
