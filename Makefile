@@ -49,7 +49,7 @@ bin/images/busybox-%.tar: build/images/busybox-%.tar
 
 images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
 
-test: unit check-generated crosscheck agent e2e
+test: unit check-generated lint crosscheck agent e2e
 
 unit:
 	$(GO) test ./...

@@ -218,7 +218,8 @@ func TestRunAttachedExitsWithTheContainersCode(t *testing.T) {
 	if first == nil || !first.GetStart() || first.GetStdin() || !first.GetStdout() || !first.GetStderr() {
 		t.Errorf("attach = %v, want start with stdout and stderr only", first)
 	}
-	if first.GetId() == "" || !strings.HasPrefix("c0ffee00112233445566778899aabbccddeeff00112233445566778899aabbcc", first.GetId()) {
+	const createdID = "c0ffee00112233445566778899aabbccddeeff00112233445566778899aabbcc"
+	if first.GetId() == "" || !strings.HasPrefix(createdID, first.GetId()) {
 		t.Errorf("attached to %q, not the created container", first.GetId())
 	}
 	if got := strings.Join(f.methods(), ","); got != "Create,Attach" {

@@ -55,7 +55,8 @@ func openLog(path string) (*logFile, error) {
 func (l *logFile) Write(stream apiv1.StreamKind, data []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	buf := append(l.pending[stream], data...)
+	buf := l.pending[stream]
+	buf = append(buf, data...)
 	for {
 		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {

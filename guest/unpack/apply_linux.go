@@ -118,8 +118,7 @@ func splitName(name string) ([]string, error) {
 }
 
 func (a *applier) entry(ctx context.Context, hdr *tar.Header, r io.Reader) (int64, error) {
-	switch hdr.Typeflag {
-	case tar.TypeXGlobalHeader:
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return 0, nil
 	}
 	comps, err := splitName(hdr.Name)
