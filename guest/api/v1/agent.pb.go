@@ -3257,6 +3257,96 @@ func (x *RemoveImageResponse) GetDeleted() []string {
 	return nil
 }
 
+type SetTimeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// unix_nano is the host's time when it sent the request.
+	UnixNano      int64 `protobuf:"varint,1,opt,name=unix_nano,json=unixNano,proto3" json:"unix_nano,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTimeRequest) Reset() {
+	*x = SetTimeRequest{}
+	mi := &file_agent_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeRequest) ProtoMessage() {}
+
+func (x *SetTimeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeRequest.ProtoReflect.Descriptor instead.
+func (*SetTimeRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SetTimeRequest) GetUnixNano() int64 {
+	if x != nil {
+		return x.UnixNano
+	}
+	return 0
+}
+
+type SetTimeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// previous_unix_nano is the machine's time before it was set.
+	PreviousUnixNano int64 `protobuf:"varint,1,opt,name=previous_unix_nano,json=previousUnixNano,proto3" json:"previous_unix_nano,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SetTimeResponse) Reset() {
+	*x = SetTimeResponse{}
+	mi := &file_agent_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTimeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTimeResponse) ProtoMessage() {}
+
+func (x *SetTimeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTimeResponse.ProtoReflect.Descriptor instead.
+func (*SetTimeResponse) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *SetTimeResponse) GetPreviousUnixNano() int64 {
+	if x != nil {
+		return x.PreviousUnixNano
+	}
+	return 0
+}
+
 type VersionResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Version       string                 `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
@@ -3272,7 +3362,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3284,7 +3374,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3297,7 +3387,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{44}
+	return file_agent_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -3376,7 +3466,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3388,7 +3478,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3401,7 +3491,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{45}
+	return file_agent_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *InfoResponse) GetContainers() int32 {
@@ -3832,7 +3922,11 @@ const file_agent_proto_rawDesc = "" +
 	"\x05force\x18\x02 \x01(\bR\x05force\"K\n" +
 	"\x13RemoveImageResponse\x12\x1a\n" +
 	"\buntagged\x18\x01 \x03(\tR\buntagged\x12\x18\n" +
-	"\adeleted\x18\x02 \x03(\tR\adeleted\"\xd5\x01\n" +
+	"\adeleted\x18\x02 \x03(\tR\adeleted\"-\n" +
+	"\x0eSetTimeRequest\x12\x1b\n" +
+	"\tunix_nano\x18\x01 \x01(\x03R\bunixNano\"?\n" +
+	"\x0fSetTimeResponse\x12,\n" +
+	"\x12previous_unix_nano\x18\x01 \x01(\x03R\x10previousUnixNano\"\xd5\x01\n" +
 	"\x0fVersionResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1f\n" +
 	"\vapi_version\x18\x02 \x01(\tR\n" +
@@ -3894,11 +3988,12 @@ const file_agent_proto_rawDesc = "" +
 	"\x04List\x12!.skiff.agent.v1.ListImagesRequest\x1a\".skiff.agent.v1.ListImagesResponse\x12:\n" +
 	"\aInspect\x12\x18.skiff.agent.v1.ImageRef\x1a\x15.skiff.agent.v1.Image\x128\n" +
 	"\x03Tag\x12\x1a.skiff.agent.v1.TagRequest\x1a\x15.skiff.agent.v1.Empty\x12Q\n" +
-	"\x06Remove\x12\".skiff.agent.v1.RemoveImageRequest\x1a#.skiff.agent.v1.RemoveImageResponse2\xc2\x01\n" +
+	"\x06Remove\x12\".skiff.agent.v1.RemoveImageRequest\x1a#.skiff.agent.v1.RemoveImageResponse2\x8e\x02\n" +
 	"\x06System\x12A\n" +
 	"\aVersion\x12\x15.skiff.agent.v1.Empty\x1a\x1f.skiff.agent.v1.VersionResponse\x12;\n" +
 	"\x04Info\x12\x15.skiff.agent.v1.Empty\x1a\x1c.skiff.agent.v1.InfoResponse\x128\n" +
-	"\bShutdown\x12\x15.skiff.agent.v1.Empty\x1a\x15.skiff.agent.v1.EmptyB.Z,github.com/skiffrun/skiff/guest/api/v1;apiv1b\x06proto3"
+	"\bShutdown\x12\x15.skiff.agent.v1.Empty\x1a\x15.skiff.agent.v1.Empty\x12J\n" +
+	"\aSetTime\x12\x1e.skiff.agent.v1.SetTimeRequest\x1a\x1f.skiff.agent.v1.SetTimeResponseB.Z,github.com/skiffrun/skiff/guest/api/v1;apiv1b\x06proto3"
 
 var (
 	file_agent_proto_rawDescOnce sync.Once
@@ -3913,7 +4008,7 @@ func file_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_agent_proto_goTypes = []any{
 	(StreamKind)(0),                 // 0: skiff.agent.v1.StreamKind
 	(*ExitStatus)(nil),              // 1: skiff.agent.v1.ExitStatus
@@ -3960,20 +4055,22 @@ var file_agent_proto_goTypes = []any{
 	(*TagRequest)(nil),              // 42: skiff.agent.v1.TagRequest
 	(*RemoveImageRequest)(nil),      // 43: skiff.agent.v1.RemoveImageRequest
 	(*RemoveImageResponse)(nil),     // 44: skiff.agent.v1.RemoveImageResponse
-	(*VersionResponse)(nil),         // 45: skiff.agent.v1.VersionResponse
-	(*InfoResponse)(nil),            // 46: skiff.agent.v1.InfoResponse
-	nil,                             // 47: skiff.agent.v1.ContainerConfig.LabelsEntry
-	nil,                             // 48: skiff.agent.v1.HostConfig.SysctlsEntry
-	nil,                             // 49: skiff.agent.v1.ListContainersRequest.FiltersEntry
-	nil,                             // 50: skiff.agent.v1.PruneRequest.FiltersEntry
-	nil,                             // 51: skiff.agent.v1.ImageConfig.LabelsEntry
-	nil,                             // 52: skiff.agent.v1.ListImagesRequest.FiltersEntry
+	(*SetTimeRequest)(nil),          // 45: skiff.agent.v1.SetTimeRequest
+	(*SetTimeResponse)(nil),         // 46: skiff.agent.v1.SetTimeResponse
+	(*VersionResponse)(nil),         // 47: skiff.agent.v1.VersionResponse
+	(*InfoResponse)(nil),            // 48: skiff.agent.v1.InfoResponse
+	nil,                             // 49: skiff.agent.v1.ContainerConfig.LabelsEntry
+	nil,                             // 50: skiff.agent.v1.HostConfig.SysctlsEntry
+	nil,                             // 51: skiff.agent.v1.ListContainersRequest.FiltersEntry
+	nil,                             // 52: skiff.agent.v1.PruneRequest.FiltersEntry
+	nil,                             // 53: skiff.agent.v1.ImageConfig.LabelsEntry
+	nil,                             // 54: skiff.agent.v1.ListImagesRequest.FiltersEntry
 }
 var file_agent_proto_depIdxs = []int32{
-	47, // 0: skiff.agent.v1.ContainerConfig.labels:type_name -> skiff.agent.v1.ContainerConfig.LabelsEntry
+	49, // 0: skiff.agent.v1.ContainerConfig.labels:type_name -> skiff.agent.v1.ContainerConfig.LabelsEntry
 	4,  // 1: skiff.agent.v1.HostConfig.ulimits:type_name -> skiff.agent.v1.Ulimit
 	5,  // 2: skiff.agent.v1.HostConfig.restart_policy:type_name -> skiff.agent.v1.RestartPolicy
-	48, // 3: skiff.agent.v1.HostConfig.sysctls:type_name -> skiff.agent.v1.HostConfig.SysctlsEntry
+	50, // 3: skiff.agent.v1.HostConfig.sysctls:type_name -> skiff.agent.v1.HostConfig.SysctlsEntry
 	6,  // 4: skiff.agent.v1.CreateContainerRequest.config:type_name -> skiff.agent.v1.ContainerConfig
 	7,  // 5: skiff.agent.v1.CreateContainerRequest.host_config:type_name -> skiff.agent.v1.HostConfig
 	6,  // 6: skiff.agent.v1.Container.config:type_name -> skiff.agent.v1.ContainerConfig
@@ -3987,14 +4084,14 @@ var file_agent_proto_depIdxs = []int32{
 	0,  // 14: skiff.agent.v1.Output.stream:type_name -> skiff.agent.v1.StreamKind
 	16, // 15: skiff.agent.v1.StreamOutput.output:type_name -> skiff.agent.v1.Output
 	17, // 16: skiff.agent.v1.StreamOutput.exit:type_name -> skiff.agent.v1.Exit
-	49, // 17: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
+	51, // 17: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
 	11, // 18: skiff.agent.v1.ListContainersResponse.containers:type_name -> skiff.agent.v1.Container
 	30, // 19: skiff.agent.v1.TopResponse.processes:type_name -> skiff.agent.v1.ProcessRow
-	50, // 20: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
+	52, // 20: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
 	0,  // 21: skiff.agent.v1.LogEntry.stream:type_name -> skiff.agent.v1.StreamKind
-	51, // 22: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
+	53, // 22: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
 	38, // 23: skiff.agent.v1.Image.config:type_name -> skiff.agent.v1.ImageConfig
-	52, // 24: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
+	54, // 24: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
 	39, // 25: skiff.agent.v1.ListImagesResponse.images:type_name -> skiff.agent.v1.Image
 	26, // 26: skiff.agent.v1.ListContainersRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
 	26, // 27: skiff.agent.v1.PruneRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
@@ -4022,31 +4119,33 @@ var file_agent_proto_depIdxs = []int32{
 	2,  // 49: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
 	2,  // 50: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
 	2,  // 51: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
-	9,  // 52: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
-	2,  // 53: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
-	18, // 54: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
-	18, // 55: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
-	20, // 56: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
-	2,  // 57: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
-	2,  // 58: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
-	2,  // 59: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
-	2,  // 60: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
-	2,  // 61: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
-	27, // 62: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
-	11, // 63: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
-	29, // 64: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
-	32, // 65: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
-	34, // 66: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
-	36, // 67: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
-	41, // 68: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
-	39, // 69: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
-	2,  // 70: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
-	44, // 71: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
-	45, // 72: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
-	46, // 73: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
-	2,  // 74: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
-	52, // [52:75] is the sub-list for method output_type
-	29, // [29:52] is the sub-list for method input_type
+	45, // 52: skiff.agent.v1.System.SetTime:input_type -> skiff.agent.v1.SetTimeRequest
+	9,  // 53: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
+	2,  // 54: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
+	18, // 55: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
+	18, // 56: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
+	20, // 57: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
+	2,  // 58: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
+	2,  // 59: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
+	2,  // 60: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
+	2,  // 61: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
+	2,  // 62: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
+	27, // 63: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
+	11, // 64: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
+	29, // 65: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
+	32, // 66: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
+	34, // 67: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
+	36, // 68: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
+	41, // 69: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
+	39, // 70: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
+	2,  // 71: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
+	44, // 72: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
+	47, // 73: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
+	48, // 74: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
+	2,  // 75: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
+	46, // 76: skiff.agent.v1.System.SetTime:output_type -> skiff.agent.v1.SetTimeResponse
+	53, // [53:77] is the sub-list for method output_type
+	29, // [29:53] is the sub-list for method input_type
 	29, // [29:29] is the sub-list for extension type_name
 	29, // [29:29] is the sub-list for extension extendee
 	0,  // [0:29] is the sub-list for field type_name
@@ -4075,7 +4174,7 @@ func file_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

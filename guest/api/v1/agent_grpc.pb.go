@@ -921,6 +921,7 @@ const (
 	System_Version_FullMethodName  = "/skiff.agent.v1.System/Version"
 	System_Info_FullMethodName     = "/skiff.agent.v1.System/Info"
 	System_Shutdown_FullMethodName = "/skiff.agent.v1.System/Shutdown"
+	System_SetTime_FullMethodName  = "/skiff.agent.v1.System/SetTime"
 )
 
 // SystemClient is the client API for System service.
@@ -931,6 +932,9 @@ type SystemClient interface {
 	Info(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*InfoResponse, error)
 	// Shutdown stops every container and ends the agent.
 	Shutdown(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*Empty, error)
+	// SetTime sets the machine's clock from the host's: at boot, after the
+	// host wakes from sleep, and whenever the two drift apart.
+	SetTime(ctx context.Context, in *SetTimeRequest, opts ...grpc.CallOption) (*SetTimeResponse, error)
 }
 
 type systemClient struct {
@@ -971,6 +975,16 @@ func (c *systemClient) Shutdown(ctx context.Context, in *Empty, opts ...grpc.Cal
 	return out, nil
 }
 
+func (c *systemClient) SetTime(ctx context.Context, in *SetTimeRequest, opts ...grpc.CallOption) (*SetTimeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetTimeResponse)
+	err := c.cc.Invoke(ctx, System_SetTime_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SystemServer is the server API for System service.
 // All implementations must embed UnimplementedSystemServer
 // for forward compatibility.
@@ -979,6 +993,9 @@ type SystemServer interface {
 	Info(context.Context, *Empty) (*InfoResponse, error)
 	// Shutdown stops every container and ends the agent.
 	Shutdown(context.Context, *Empty) (*Empty, error)
+	// SetTime sets the machine's clock from the host's: at boot, after the
+	// host wakes from sleep, and whenever the two drift apart.
+	SetTime(context.Context, *SetTimeRequest) (*SetTimeResponse, error)
 	mustEmbedUnimplementedSystemServer()
 }
 
@@ -997,6 +1014,9 @@ func (UnimplementedSystemServer) Info(context.Context, *Empty) (*InfoResponse, e
 }
 func (UnimplementedSystemServer) Shutdown(context.Context, *Empty) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Shutdown not implemented")
+}
+func (UnimplementedSystemServer) SetTime(context.Context, *SetTimeRequest) (*SetTimeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetTime not implemented")
 }
 func (UnimplementedSystemServer) mustEmbedUnimplementedSystemServer() {}
 func (UnimplementedSystemServer) testEmbeddedByValue()                {}
@@ -1073,6 +1093,24 @@ func _System_Shutdown_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _System_SetTime_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetTimeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SystemServer).SetTime(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: System_SetTime_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SystemServer).SetTime(ctx, req.(*SetTimeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // System_ServiceDesc is the grpc.ServiceDesc for System service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1091,6 +1129,10 @@ var System_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Shutdown",
 			Handler:    _System_Shutdown_Handler,
+		},
+		{
+			MethodName: "SetTime",
+			Handler:    _System_SetTime_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
