@@ -87,7 +87,10 @@ func check(w io.Writer, arch, tags string, test, verbose bool, patterns []string
 		}
 		var files []*ast.File
 		for _, name := range append(append([]string{}, p.GoFiles...), p.CgoFiles...) {
-			f, err := parser.ParseFile(fset, filepath.Join(p.Dir, name), nil, parser.SkipObjectResolution)
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(p.Dir, name)
+			}
+			f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
 			if err != nil {
 				return checked, fmt.Errorf("parse %s: %w", name, err)
 			}
@@ -150,8 +153,8 @@ func list(arch, tags string, test bool, patterns []string) ([]pkg, error) {
 		if err := dec.Decode(&p); err != nil {
 			return nil, fmt.Errorf("decode go list output: %w", err)
 		}
-		// Test binaries' generated main packages have no sources here.
-		if strings.HasSuffix(p.ImportPath, ".test") && p.Name == "main" && p.ForTest != "" {
+		// The generated main packages of test binaries are not sources.
+		if strings.HasSuffix(p.ImportPath, ".test") && p.Name == "main" {
 			continue
 		}
 		pkgs = append(pkgs, p)
