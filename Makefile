@@ -22,6 +22,11 @@ PKGCONFIG_arm64 := /usr/lib/aarch64-linux-gnu/pkgconfig
 all: build
 
 build: bin/skiff bin/skiff-agent bin/images/busybox-$(ARCH).tar
+	@# The guest image, when make vmimage has built it, goes beside skiff.
+	@if [ -f build/vmimage/$(ARCH)/manifest.json ]; then \
+		rm -rf bin/vmimage/$(ARCH).tmp && mkdir -p bin/vmimage && \
+		cp -r build/vmimage/$(ARCH) bin/vmimage/$(ARCH).tmp && \
+		rm -rf bin/vmimage/$(ARCH) && mv bin/vmimage/$(ARCH).tmp bin/vmimage/$(ARCH); fi
 
 bin/skiff: FORCE
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(CLI_LDFLAGS)' -o $@ ./cmd/skiff
@@ -48,6 +53,12 @@ bin/images/busybox-%.tar: build/images/busybox-%.tar
 	cp $< $@.tmp && mv $@.tmp $@
 
 images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
+
+# The machine's kernel + initramfs per architecture, in build/vmimage/<arch>/
+# (needs apt and dpkg-deb, depmod from kmod; .debs are kept in build/vmimage/debs).
+.PHONY: vmimage
+vmimage: agent images
+	$(GO) run ./vmimage -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs
 
 test: unit check-generated lint crosscheck agent e2e
 

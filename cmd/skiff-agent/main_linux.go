@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrun/skiff/guest/agent"
+	"github.com/skiffrun/skiff/guest/machine"
 	"github.com/skiffrun/skiff/guest/runner"
 )
 
@@ -24,6 +25,10 @@ func main() {
 	// that must happen before anything else runs.
 	if runner.IsInit() {
 		runner.Init()
+	}
+	// The kernel starts the machine's init with no arguments.
+	if os.Getpid() == 1 && len(os.Args) == 1 {
+		machine.Init()
 	}
 	if err := newRoot().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "skiff-agent:", err)
@@ -61,6 +66,15 @@ func newRoot() *cobra.Command {
 	serve.Flags().StringVar(&o.driver, "machine-driver", "native", "the machine driver, reported by info")
 	_ = serve.MarkFlagRequired("listen")
 	root.AddCommand(serve)
+	root.AddCommand(&cobra.Command{
+		Use:    machine.AgentCommand,
+		Short:  "Serve the host as the agent of skiff's machine (started by its init)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return machine.Run(cmd.Context())
+		},
+	})
 	return root
 }
 

@@ -102,10 +102,15 @@ func newRootCommand(a *app) *cobra.Command {
 	other := func(c *cobra.Command) *cobra.Command { c.GroupID = "commands"; return c }
 
 	root.AddCommand(
+		newMachineDaemonCommand(a),
 		common(newRunCommand(a)),
 		common(newExecCommand(a)),
 		common(newPsCommand(a)),
+		common(newPullCommand(a)),
+		common(newPushCommand(a)),
 		common(newImagesCommand(a)),
+		common(newLoginCommand(a)),
+		common(newLogoutCommand(a)),
 		common(newVersionCommand(a)),
 		common(newInfoCommand(a)),
 		mgmt(newContainerCommand(a)),
@@ -127,6 +132,8 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newRmiCommand(a)),
 		other(newTagCommand(a)),
 		other(newLoadCommand(a)),
+		other(newSaveCommand(a)),
+		other(newImportCommand(a)),
 	)
 	// Usage lines read as docker's: "skiff run [OPTIONS] IMAGE ...".
 	var plain func(*cobra.Command)

@@ -22,7 +22,8 @@ func newImageCommand(a *app) *cobra.Command {
 	ls.Use, ls.Aliases = "ls [OPTIONS] [REPOSITORY[:TAG]]", []string{"list"}
 	rm := newRmiCommand(a)
 	rm.Use, rm.Aliases = "rm [OPTIONS] IMAGE [IMAGE...]", []string{"remove", "rmi"}
-	cmd.AddCommand(ls, newInspectCommand(a, inspect.Image), newTagCommand(a), rm, newLoadCommand(a))
+	cmd.AddCommand(ls, newInspectCommand(a, inspect.Image), newTagCommand(a), rm, newLoadCommand(a),
+		newPullCommand(a), newPushCommand(a), newSaveCommand(a), newImportCommand(a), newImagePruneCommand(a))
 	return cmd
 }
 

@@ -1,4 +1,7 @@
 package main
 
-// Linux hosts can run the agent directly, with no VM.
-import _ "github.com/skiffrun/skiff/platform/native"
+// Linux hosts run the agent directly, with no VM, or in a QEMU machine.
+import (
+	_ "github.com/skiffrun/skiff/platform/native"
+	_ "github.com/skiffrun/skiff/platform/qemu"
+)

@@ -275,7 +275,8 @@ func TestRunFailureToStartUsesTheExitStatus(t *testing.T) {
 			if tc.err != nil {
 				f.err = tc.err
 			}
-			res := runCLI(t, "", "run", "busybox", "nope")
+			// --pull never: a not-found image would otherwise be pulled.
+			res := runCLI(t, "", "run", "--pull", "never", "busybox", "nope")
 			if res.code != tc.code || res.stderr != tc.msg {
 				t.Errorf("exit %d stderr %q, want %d %q", res.code, res.stderr, tc.code, tc.msg)
 			}

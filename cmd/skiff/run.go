@@ -68,6 +68,7 @@ func newRunCommand(a *app) *cobra.Command {
 		ValidArgsFunction: firstArg(completeImages(a)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createArgs(cmd, args, &o.CreateOptions)
+			o.Registry = a.registryResolver()
 			c, err := a.client(true)
 			if err != nil {
 				return err
@@ -92,6 +93,7 @@ func newCreateCommand(a *app) *cobra.Command {
 		ValidArgsFunction: firstArg(completeImages(a)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createArgs(cmd, args, &o)
+			o.Registry = a.registryResolver()
 			c, err := a.client(true)
 			if err != nil {
 				return err

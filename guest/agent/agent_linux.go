@@ -28,7 +28,11 @@ type Config struct {
 	SeedImages []string
 	// MachineDriver names the driver that runs the machine, for info.
 	MachineDriver string
-	Log           *slog.Logger
+	// OwnsClock reports whether the agent keeps the system's clock (the
+	// machine's agent, which System.SetTime sets), rather than running on
+	// a host that keeps its own (the native driver).
+	OwnsClock bool
+	Log       *slog.Logger
 }
 
 // Agent is a running skiff-agent.

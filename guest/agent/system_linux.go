@@ -5,8 +5,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
@@ -82,6 +85,24 @@ func (s *systemService) Info(context.Context, *apiv1.Empty) (*apiv1.InfoResponse
 func (s *systemService) Shutdown(context.Context, *apiv1.Empty) (*apiv1.Empty, error) {
 	go s.a.Shutdown(context.Background())
 	return &apiv1.Empty{}, nil
+}
+
+// SetTime sets the machine's clock to the host's. The native agent runs
+// on the host's own clock, which is not the agent's to set.
+func (s *systemService) SetTime(_ context.Context, req *apiv1.SetTimeRequest) (*apiv1.SetTimeResponse, error) {
+	if !s.a.cfg.OwnsClock {
+		return nil, status.Error(codes.FailedPrecondition, "the native agent uses the host's clock")
+	}
+	if req.GetUnixNano() <= 0 {
+		return nil, status.Error(codes.InvalidArgument, "unix_nano must be a time after 1970")
+	}
+	prev := time.Now()
+	tv := unix.NsecToTimeval(req.GetUnixNano())
+	if err := unix.Settimeofday(&tv); err != nil {
+		return nil, status.Errorf(codes.Internal, "set the clock: %v", err)
+	}
+	s.a.cfg.Log.Debug("clock set", "from", prev, "to", time.Unix(0, req.GetUnixNano()))
+	return &apiv1.SetTimeResponse{PreviousUnixNano: prev.UnixNano()}, nil
 }
 
 func osName() string {

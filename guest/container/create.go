@@ -30,9 +30,6 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 	if err := checkHostConfig(hc); err != nil {
 		return nil, err
 	}
-	if req.Pull == "always" {
-		return nil, fmt.Errorf("--pull always: pulling images is not available in this agent; load the image with skiff load -i FILE and use --pull never or missing: %w", errdefs.ErrNotImplemented)
-	}
 	img, err := m.images.Image(ctx, cfg.Image)
 	if err != nil {
 		if errdefs.IsNotFound(err) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/skiffrun/skiff/guest/unpack"
 )
@@ -92,7 +93,7 @@ func (s *Store) importImage(ctx context.Context, src *source, progress func(stri
 		s.st.NextLayer++
 	}
 	s.mu.Unlock()
-	defer s.unpin(pinned)
+	defer func() { s.unpin(pinned) }()
 
 	added := map[string]*layerRecord{}
 	defer func() {
@@ -102,16 +103,27 @@ func (s *Store) importImage(ctx context.Context, src *source, progress func(stri
 			}
 		}
 	}()
+	src.blobs = make([]blobRecord, len(chains))
 	for i := range chains {
-		dir, ok := dirs[i]
-		if !ok {
-			continue
-		}
-		rec, err := s.unpackLayer(ctx, src.layers[i], cfg.diffIDs[i], dir)
-		if err != nil {
+		var b blobRecord
+		if dir, ok := dirs[i]; ok {
+			rec, blob, err := s.unpackLayer(ctx, src.layers[i], cfg.diffIDs[i], dir)
+			if err != nil {
+				return nil, fmt.Errorf("image %s: layer %s: %w", id, cfg.diffIDs[i], err)
+			}
+			added[chains[i]] = rec
+			b = blob
+		} else if b, err = describeBlob(src.layers[i]); err != nil {
 			return nil, fmt.Errorf("image %s: layer %s: %w", id, cfg.diffIDs[i], err)
 		}
-		added[chains[i]] = rec
+		src.blobs[i] = b
+		s.pin(b.Digest)
+		pinned = append(pinned, b.Digest)
+		if src.layers[i].path != s.blobPath(b.Digest) {
+			if err := s.adoptBlob(src.layers[i].path, b.Digest); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := s.writeBlob(id, src.config); err != nil {
 		return nil, err
@@ -155,8 +167,11 @@ func (s *Store) commitImage(id string, chains []string, cfg *imageConfig, src *s
 		}
 		next.Layers[c] = l
 	}
-	rec := &imageRecord{ID: id, ChainIDs: chains, ManifestDigest: src.manifestDigest}
+	rec := &imageRecord{ID: id, ChainIDs: chains, ManifestDigest: src.manifestDigest, Blobs: src.blobs}
 	if old := next.Images[id]; old != nil {
+		if len(rec.Blobs) == 0 {
+			rec.Blobs = old.Blobs
+		}
 		rec.RepoDigests = slices.Clone(old.RepoDigests)
 		if rec.ManifestDigest == "" {
 			rec.ManifestDigest = old.ManifestDigest
@@ -202,22 +217,23 @@ func (s *Store) unpin(chains []string) {
 // unpackLayer unpacks one layer file into a scratch directory, checks
 // the digests of the file (when known) and of its tar, and renames the
 // directory to layers/<dir>.
-func (s *Store) unpackLayer(ctx context.Context, l sourceLayer, diffID string, dir int) (rec *layerRecord, err error) {
+func (s *Store) unpackLayer(ctx context.Context, l sourceLayer, diffID string, dir int) (rec *layerRecord, blob blobRecord, err error) {
 	f, err := os.Open(l.path)
 	if err != nil {
-		return nil, fmt.Errorf("open layer: %w", err)
+		return nil, blob, fmt.Errorf("open layer: %w", err)
 	}
 	defer f.Close()
 	blobHash := sha256.New()
-	dr, _, err := unpack.Decompress(io.TeeReader(f, blobHash))
+	counter := &countingWriter{progress: l.progress}
+	dr, comp, err := unpack.Decompress(io.TeeReader(f, io.MultiWriter(blobHash, counter)))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errdefs.ErrInvalidArgument, err)
+		return nil, blob, fmt.Errorf("%w: %w", errdefs.ErrInvalidArgument, err)
 	}
 	defer dr.Close()
 
 	tmp, err := os.MkdirTemp(s.tmpDir(), "layer-")
 	if err != nil {
-		return nil, fmt.Errorf("unpack layer: %w", err)
+		return nil, blob, fmt.Errorf("unpack layer: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -227,30 +243,84 @@ func (s *Store) unpackLayer(ctx context.Context, l sourceLayer, diffID string, d
 	// MkdirTemp makes 0700; a layer's root is 0755 unless its tar says
 	// otherwise.
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, fmt.Errorf("unpack layer: %w", err)
+		return nil, blob, fmt.Errorf("unpack layer: %w", err)
 	}
 	diffHash := sha256.New()
 	tar := io.TeeReader(dr, diffHash)
 	size, err := unpack.Apply(ctx, tmp, tar)
 	if err != nil {
-		return nil, fmt.Errorf("unpack layer: %w", err)
+		return nil, blob, fmt.Errorf("unpack layer: %w", err)
 	}
 	// The digests cover the padding after the tar's end, and the rest
 	// of the file after the compressed stream.
 	if _, err := io.Copy(io.Discard, tar); err != nil {
-		return nil, fmt.Errorf("%w: read layer: %w", errdefs.ErrInvalidArgument, err)
+		return nil, blob, fmt.Errorf("%w: read layer: %w", errdefs.ErrInvalidArgument, err)
 	}
 	if _, err := io.Copy(blobHash, f); err != nil {
-		return nil, fmt.Errorf("read layer: %w", err)
+		return nil, blob, fmt.Errorf("read layer: %w", err)
 	}
 	if got := "sha256:" + hex.EncodeToString(diffHash.Sum(nil)); got != diffID {
-		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("layer content has digest %s, the image config says %s", got, diffID))
+		return nil, blob, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("layer content has digest %s, the image config says %s", got, diffID))
 	}
-	if got := "sha256:" + hex.EncodeToString(blobHash.Sum(nil)); l.digest != "" && got != l.digest {
-		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("layer blob has digest %s, the manifest says %s", got, l.digest))
+	blob = blobRecord{Digest: "sha256:" + hex.EncodeToString(blobHash.Sum(nil)), MediaType: l.mediaType, Size: counter.n}
+	if blob.MediaType == "" {
+		blob.MediaType = layerMediaType(comp)
+	}
+	if got := blob.Digest; l.digest != "" && got != l.digest {
+		return nil, blob, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("layer blob has digest %s, the manifest says %s", got, l.digest))
 	}
 	if err := os.Rename(tmp, s.layerPath(dir)); err != nil {
-		return nil, fmt.Errorf("unpack layer: %w", err)
+		return nil, blob, fmt.Errorf("unpack layer: %w", err)
 	}
-	return &layerRecord{Dir: dir, DiffID: diffID, Size: size}, nil
+	return &layerRecord{Dir: dir, DiffID: diffID, Size: size}, blob, nil
+}
+
+type countingWriter struct {
+	n        int64
+	progress func(n int64)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	if c.progress != nil {
+		c.progress(c.n)
+	}
+	return len(p), nil
+}
+
+// layerMediaType is the OCI media type of a layer blob compressed with c.
+func layerMediaType(c unpack.Compression) string {
+	switch c {
+	case unpack.Gzip:
+		return string(types.OCILayer)
+	case unpack.Zstd:
+		return string(types.OCILayerZStd)
+	}
+	return string(types.OCIUncompressedLayer)
+}
+
+// describeBlob finds the digest, size and media type of a layer file
+// that was not unpacked, because the store has its layer already.
+func describeBlob(l sourceLayer) (blobRecord, error) {
+	fi, err := os.Stat(l.path)
+	if err != nil {
+		return blobRecord{}, fmt.Errorf("read layer: %w", err)
+	}
+	b := blobRecord{Digest: l.digest, MediaType: l.mediaType, Size: fi.Size()}
+	if b.Digest == "" {
+		if b.Digest, err = hashFile(l.path); err != nil {
+			return blobRecord{}, fmt.Errorf("read layer: %w", err)
+		}
+	}
+	if b.MediaType == "" {
+		f, err := os.Open(l.path)
+		if err != nil {
+			return blobRecord{}, fmt.Errorf("read layer: %w", err)
+		}
+		head := make([]byte, 6)
+		n, _ := io.ReadFull(f, head)
+		f.Close()
+		b.MediaType = layerMediaType(unpack.Detect(head[:n]))
+	}
+	return b, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/containerd/errdefs"
@@ -134,15 +135,30 @@ func (s *Store) commit(next *state) error {
 	return nil
 }
 
-// removeUnusedBlobs removes config and manifest blobs no image needs
-// and no load in progress has pinned. The caller holds s.mu.
-func (s *Store) removeUnusedBlobs() {
+// removeUnusedBlobs removes the blobs no image needs and no load or
+// pull in progress has pinned, and returns the bytes freed. The caller
+// holds s.mu.
+func (s *Store) removeUnusedBlobs() int64 {
 	keep := usedBlobs(s.st)
 	for p := range s.pins {
 		keep[hexOf(p)] = true
 	}
-	// A blob that could not be removed now is removed by the next Open.
-	_ = removeExcept(s.blobDir(), keep)
+	ents, err := os.ReadDir(s.blobDir())
+	if err != nil {
+		// What could not be removed now is removed by a later prune.
+		return 0
+	}
+	var freed int64
+	for _, e := range ents {
+		if keep[e.Name()] {
+			continue
+		}
+		if fi, err := e.Info(); err == nil {
+			freed += fi.Size()
+		}
+		os.RemoveAll(filepath.Join(s.blobDir(), e.Name()))
+	}
+	return freed
 }
 
 // namesOf lists the names (tags and digests) of image id in st.

@@ -29,12 +29,18 @@ type source struct {
 	// repoDigests name the top of what the OCI index pointed at (an
 	// image index or a manifest) under the image's name.
 	repoDigests []reference.Canonical
+	// blobs describe the layer blobs, once stored.
+	blobs []blobRecord
 }
 
 type sourceLayer struct {
 	path string
 	// digest is the digest of the file as a manifest lists it, or empty.
 	digest string
+	// mediaType is the manifest's media type of the layer, or empty.
+	mediaType string
+	// progress, when set, is told how much of the file was unpacked.
+	progress func(n int64)
 }
 
 const (
@@ -237,7 +243,7 @@ func readOCIImage(a *archive, h v1.Hash) (*source, error) {
 		if err != nil {
 			return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("layer %s is not in the archive (non-distributable layers are not supported)", l.Digest))
 		}
-		src.layers = append(src.layers, sourceLayer{path: p, digest: l.Digest.String()})
+		src.layers = append(src.layers, sourceLayer{path: p, digest: l.Digest.String(), mediaType: string(l.MediaType)})
 	}
 	return src, nil
 }

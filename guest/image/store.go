@@ -1,22 +1,29 @@
-// Package image is the agent's image store: it loads docker-save and OCI
-// layout archives, keeps image configs and names, and keeps every layer
+// Package image is the agent's image store: it pulls images from
+// registries and pushes them back, loads, saves and imports archives,
+// keeps image configs, names and layer blobs, and keeps every layer
 // unpacked once, as a directory ready to be an overlayfs lower layer.
-// Pulling from registries, mounting and the containers themselves are
-// left to other packages; they find images here by reference with Get.
+// Credentials come from the caller with each request and are never
+// stored. Mounting and the containers themselves are left to other
+// packages; they find images here by reference with Get.
 //
 // On disk, under the store's root:
 //
 //	index.json          names, images and layers; replaced atomically
-//	blobs/sha256/<hex>  image configs and manifests, named by digest
+//	blobs/sha256/<hex>  image configs, manifests and layer blobs, by digest
 //	layers/<n>          one unpacked layer, n a small number
 //	tmp/                work in progress; emptied by Open
+//
+// Layer blobs are kept beside their unpacked directories, as the
+// registry or archive gave them (gzip, zstd or plain tar): push and save
+// send them byte for byte, and a pull that was interrupted finds the
+// blobs it completed. A blob file is always whole and matches its name;
+// Open keeps such a blob even when no image uses it yet, and prune (or
+// the next rmi) collects it.
 //
 // Layer directories have short numeric names because overlayfs takes
 // all lower directories in one mount option, which is limited to a page.
 // A layer is known by its chain ID (as in docker), so an image never
-// lists the same directory twice, which overlayfs refuses. Compressed
-// layer blobs are not kept: the unpacked directory is the layer, and
-// keeping both would double the disk an image takes.
+// lists the same directory twice, which overlayfs refuses.
 //
 // Everything new is written under tmp/ and renamed into place once
 // complete and synced; index.json is written last. A load killed half
@@ -39,6 +46,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
@@ -85,6 +93,9 @@ type Store struct {
 	// that rely on an existing layer or are writing a blob, so that a
 	// Remove meanwhile does not delete it under them.
 	pins map[string]int
+	// fetches shares one download of a blob among the pulls that want
+	// it at once.
+	fetches singleflight.Group
 }
 
 // state is what index.json holds. Records are never changed in place:
@@ -106,6 +117,17 @@ type imageRecord struct {
 	ManifestDigest string   `json:"manifestDigest,omitempty"`
 	// RepoDigests are normalized name@digest references.
 	RepoDigests []string `json:"repoDigests,omitempty"`
+	// Blobs are the layer blobs, lowest first, as a manifest lists
+	// them. Images stored before blobs were kept have none.
+	Blobs []blobRecord `json:"blobs,omitempty"`
+}
+
+// blobRecord is a layer blob: its digest, media type and size, as in a
+// manifest's descriptor.
+type blobRecord struct {
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"`
 }
 
 type layerRecord struct {
@@ -248,7 +270,7 @@ func (s *Store) recover() error {
 	if err := removeExcept(s.layersDir(), keep); err != nil {
 		return err
 	}
-	return removeExcept(s.blobDir(), usedBlobs(next))
+	return removeCorruptBlobs(s.blobDir(), usedBlobs(next))
 }
 
 // usedBlobs names the blob files the images in st need.
@@ -258,6 +280,9 @@ func usedBlobs(st *state) map[string]bool {
 		keep[hexOf(id)] = true
 		if rec.ManifestDigest != "" {
 			keep[hexOf(rec.ManifestDigest)] = true
+		}
+		for _, b := range rec.Blobs {
+			keep[hexOf(b.Digest)] = true
 		}
 	}
 	return keep

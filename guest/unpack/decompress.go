@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"compress/bzip2"
-	"compress/gzip"
+
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/containerd/errdefs"
+	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
 

@@ -43,7 +43,7 @@ func Run(ctx context.Context, c *agentclient.Client, s Streams, o RunOptions) (i
 			return 0, err
 		}
 	}
-	resp, err := create(ctx, c, s, req)
+	resp, err := create(ctx, c, s, req, o.Registry)
 	if err != nil {
 		return 0, err
 	}

@@ -13,9 +13,14 @@ import (
 	"io"
 	"os"
 
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
+	"github.com/skiffrun/skiff/host/images"
 	"github.com/skiffrun/skiff/host/opts"
+	"github.com/skiffrun/skiff/host/tty"
 )
 
 // lookupEnv reads the CLI's environment for -e NAME without a value.
@@ -81,6 +86,8 @@ type CreateOptions struct {
 
 	Pull     string
 	Platform string
+	// Registry resolves credentials when the image must be pulled.
+	Registry images.RegistryResolver
 }
 
 // Request checks o and builds the agent's create request.
@@ -208,7 +215,7 @@ func Create(ctx context.Context, c *agentclient.Client, s Streams, o CreateOptio
 	if err != nil {
 		return err
 	}
-	resp, err := create(ctx, c, s, req)
+	resp, err := create(ctx, c, s, req, o.Registry)
 	if err != nil {
 		return err
 	}
@@ -216,8 +223,30 @@ func Create(ctx context.Context, c *agentclient.Client, s Streams, o CreateOptio
 	return nil
 }
 
-func create(ctx context.Context, c *agentclient.Client, s Streams, req *apiv1.CreateContainerRequest) (*apiv1.CreateContainerResponse, error) {
+// create creates the container, pulling its image first as docker's
+// CLI does: with --pull always, or when the agent does not have it
+// (unless --pull never). Pull progress goes to standard error.
+func create(ctx context.Context, c *agentclient.Client, s Streams, req *apiv1.CreateContainerRequest, resolve images.RegistryResolver) (*apiv1.CreateContainerResponse, error) {
+	ref := req.GetConfig().GetImage()
+	pull := func() error {
+		_, err := images.PullTo(ctx, c, s.Err, tty.IsTerminal(s.Err), images.PullOptions{Ref: ref, Platform: req.GetPlatform(), Registry: resolve})
+		return err
+	}
+	if req.GetPull() == "always" {
+		if err := pull(); err != nil {
+			return nil, err
+		}
+	}
 	resp, err := c.Containers.Create(ctx, req)
+	if errdefs.IsNotFound(err) && req.GetPull() != "never" && req.GetPull() != "always" {
+		if _, ierr := c.Images.Inspect(ctx, &apiv1.ImageRef{Ref: ref}); errdefs.IsNotFound(ierr) {
+			fmt.Fprintf(s.Err, "Unable to find image '%s' locally\n", tagged(ref))
+			if err := pull(); err != nil {
+				return nil, err
+			}
+			resp, err = c.Containers.Create(ctx, req)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -225,4 +254,14 @@ func create(ctx context.Context, c *agentclient.Client, s Streams, req *apiv1.Cr
 		fmt.Fprintf(s.Err, "WARNING: %s\n", w)
 	}
 	return resp, nil
+}
+
+// tagged is ref in familiar form with its tag, as docker names an image
+// it is about to pull ("busybox:latest").
+func tagged(ref string) string {
+	n, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.FamiliarString(reference.TagNameOnly(n))
 }

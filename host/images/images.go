@@ -1,7 +1,9 @@
 // Package images carries out the image commands of the CLI (images, image
-// inspect, tag, rmi, load): it validates what the command parsed, calls
-// the agent's Images service and prints what docker prints. Pulling is the
-// agent's, as part of creating a container.
+// inspect, tag, rmi, load, save, import, pull, push, image prune): it
+// validates what the command parsed, calls the agent's Images service and
+// prints what docker prints, pull and push progress included. The agent
+// does the pulling; credentials come from the caller's RegistryResolver
+// (host/registry).
 package images
 
 import (

@@ -2,4 +2,4 @@
 
 package machine
 
-const defaultDriver = "qemu"
+func defaultDriver(string) string { return "qemu" }

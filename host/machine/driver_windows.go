@@ -1,3 +1,3 @@
 package machine
 
-const defaultDriver = "hcs"
+func defaultDriver(string) string { return "hcs" }

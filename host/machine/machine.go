@@ -14,6 +14,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +51,7 @@ type Options struct {
 // Machine is one machine as the CLI sees it.
 type Machine struct {
 	spec platform.MachineSpec
+	home string
 
 	startOnce sync.Once
 	startErr  error
@@ -72,14 +75,14 @@ func New(o Options) (*Machine, error) {
 	if o.Driver == "" {
 		o.Driver = os.Getenv("SKIFF_DRIVER")
 	}
-	if o.Driver == "" {
-		o.Driver = defaultDriver
-	}
 	home, err := filepath.Abs(o.Home)
 	if err != nil {
 		return nil, fmt.Errorf("skiff home %q: %w", o.Home, err)
 	}
 	dir := filepath.Join(home, "machines", o.Name)
+	if o.Driver == "" {
+		o.Driver = defaultDriver(dir)
+	}
 	spec := platform.MachineSpec{
 		Name:        o.Name,
 		Dir:         dir,
@@ -92,7 +95,7 @@ func New(o Options) (*Machine, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	return &Machine{spec: spec}, nil
+	return &Machine{spec: spec, home: home}, nil
 }
 
 // Home returns the directory skiff keeps its state in: $SKIFF_HOME, or
@@ -143,7 +146,8 @@ func (m *Machine) notRunning() error {
 }
 
 // Start starts the machine unless its agent already answers, and waits
-// (StartTimeout at most) until it does.
+// until it does: StartTimeout for a detached driver (native), longer for a
+// VM, which a host daemon boots and owns.
 func (m *Machine) Start(ctx context.Context) error {
 	if answers(ctx, m.spec.AgentSocket) {
 		return nil
@@ -160,6 +164,12 @@ func (m *Machine) Start(ctx context.Context) error {
 	if err := os.Chmod(m.spec.Dir, 0o700); err != nil {
 		return fmt.Errorf("restrict machine directory: %w", err)
 	}
+	if _, ok := d.(platform.Detached); !ok {
+		if err := m.startDaemon(ctx); err != nil {
+			return fmt.Errorf("start machine %q: %w", m.spec.Name, err)
+		}
+		return nil
+	}
 	spec := m.spec
 	if spec.AgentBinary, err = findAgent(); err != nil {
 		return fmt.Errorf("start machine %q: %w", spec.Name, err)
@@ -169,14 +179,70 @@ func (m *Machine) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, StartTimeout)
 	defer cancel()
-	if err := d.Start(ctx, spec); err != nil {
+	if _, err := d.Start(ctx, spec); err != nil {
 		return fmt.Errorf("start machine %q: %w", spec.Name, err)
 	}
 	return nil
 }
 
+// startDaemon starts the machine's host daemon unless one runs, and waits
+// until the machine's socket answers, the daemon exits, or the VM start
+// timeout passes.
+func (m *Machine) startDaemon(ctx context.Context) error {
+	// Check the spec (the guest image above all) here, where the user sees
+	// the error, rather than in the daemon's log.
+	if _, err := m.vmSpec(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, vmStartTimeout+10*time.Second)
+	defer cancel()
+	unlock, err := lockFile(ctx, filepath.Join(m.spec.Dir, "start.lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, alive := m.daemonPID(); !alive {
+		p, err := m.spawnDaemon()
+		if err != nil {
+			return err
+		}
+		// The daemon writes its own pid file; write it too, so a racing
+		// command finds it at once.
+		if err := writeFileAtomic(m.daemonPIDFile(), []byte(strconv.Itoa(p.Pid)+"\n")); err != nil {
+			return err
+		}
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if answers(ctx, m.spec.AgentSocket) {
+			return nil
+		}
+		if _, alive := m.daemonPID(); !alive {
+			if st := m.readState(); st.Error != "" {
+				return errors.New(st.Error)
+			}
+			return fmt.Errorf("%w%s; its log is %s", errDaemonExited, lastLineOf(m.daemonLog()), m.daemonLog())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the machine did not come up in time (%w)%s", ctx.Err(), consoleTail(m.consoleLog(), 5))
+		case <-tick.C:
+		}
+	}
+}
+
+func lastLineOf(path string) string {
+	if l := lastLines(path, 1); len(l) == 1 {
+		return ": " + l[0]
+	}
+	return ""
+}
+
 // Stop asks the agent to shut down (it stops every container), gives it
-// time to exit, and has the driver make sure it did.
+// time to exit, and makes sure it did: through the driver for a detached
+// machine, by signalling the host daemon (which stops the VM by force) for
+// a VM.
 func (m *Machine) Stop(ctx context.Context) error {
 	d, err := platform.Lookup(m.spec.Driver)
 	if err != nil {
@@ -191,8 +257,92 @@ func (m *Machine) Stop(ctx context.Context) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	if err := d.Stop(wctx, m.spec); err != nil {
+	det, ok := d.(platform.Detached)
+	if !ok {
+		if err := m.stopDaemon(wctx); err != nil {
+			return fmt.Errorf("stop machine %q: %w", m.spec.Name, err)
+		}
+		return nil
+	}
+	vm, err := det.Attach(wctx, m.spec)
+	if errdefs.IsNotFound(err) {
+		// Nothing runs; clear what a crash may have left.
+		vm, err = detachedLeftovers{m.spec}, nil
+	}
+	if err != nil {
 		return fmt.Errorf("stop machine %q: %w", m.spec.Name, err)
+	}
+	if err := vm.Stop(wctx); err != nil {
+		return fmt.Errorf("stop machine %q: %w", m.spec.Name, err)
+	}
+	return nil
+}
+
+// detachedLeftovers clears a detached machine's socket and pid file when
+// nothing runs.
+type detachedLeftovers struct{ spec platform.MachineSpec }
+
+func (detachedLeftovers) AgentConn(context.Context) (net.Conn, error) {
+	return nil, errors.New("not running")
+}
+func (detachedLeftovers) Wait(context.Context) error { return nil }
+func (l detachedLeftovers) Stop(context.Context) error {
+	return errors.Join(removeIfExists(l.spec.AgentSocket), removeIfExists(l.spec.PIDFile))
+}
+
+// stopDaemon waits until ctx ends for the host daemon to exit (it does
+// once the VM powered off), then asks it to stop the VM (SIGTERM) and, as
+// a last resort, kills it; QEMU dies with it.
+func (m *Machine) stopDaemon(ctx context.Context) error {
+	gone := func(d time.Duration) bool {
+		deadline := time.Now().Add(d)
+		for {
+			if _, alive := m.daemonPID(); !alive {
+				return true
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			select {
+			case <-ctx.Done():
+				if d < 0 {
+					return false
+				}
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		if gone(time.Until(dl)) {
+			return m.clearDaemon()
+		}
+	}
+	if pid, alive := m.daemonPID(); alive {
+		if err := signalDaemon(pid, false); err != nil {
+			return err
+		}
+		if !gone(vmStopTimeout + 5*time.Second) {
+			if err := signalDaemon(pid, true); err != nil {
+				return err
+			}
+			if !gone(5 * time.Second) {
+				return errorf(errdefs.ErrUnavailable, "the machine's host daemon (pid %d) survived SIGKILL", pid)
+			}
+		}
+	}
+	return m.clearDaemon()
+}
+
+func (m *Machine) clearDaemon() error {
+	if st := m.readState(); st.Status != Stopped && st.Status != "" {
+		m.writeState(state{Status: Stopped})
+	}
+	return errors.Join(removeIfExists(m.spec.AgentSocket), removeIfExists(m.daemonPIDFile()))
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", path, err)
 	}
 	return nil
 }
@@ -212,18 +362,38 @@ func (m *Machine) shutdown(ctx context.Context) error {
 // Status is what `skiff machine status` prints.
 type Status string
 
-// Statuses of a machine.
-const (
-	Running Status = "running"
-	Stopped Status = "stopped"
-)
-
-// Status reports whether the machine's agent answers.
+// Status reports whether the machine runs: running or stopped, and for a
+// VM also starting, or error when it stopped unexpectedly.
 func (m *Machine) Status(ctx context.Context) Status {
-	if answers(ctx, m.spec.AgentSocket) {
-		return Running
+	s, _ := m.Describe(ctx)
+	return s
+}
+
+// Describe is Status with, for error, what went wrong and the last lines
+// of the machine's console.
+func (m *Machine) Describe(ctx context.Context) (Status, string) {
+	ans := answers(ctx, m.spec.AgentSocket)
+	d, err := platform.Lookup(m.spec.Driver)
+	if _, detached := d.(platform.Detached); err != nil || detached {
+		if ans {
+			return Running, ""
+		}
+		return Stopped, ""
 	}
-	return Stopped
+	_, alive := m.daemonPID()
+	last := m.readState()
+	st := vmStatus(ans, alive, last)
+	if st != Error {
+		return st, ""
+	}
+	detail := last.Error
+	if detail == "" {
+		detail = "the machine's host daemon exited unexpectedly; its log is " + m.daemonLog()
+	}
+	if !strings.Contains(detail, "console") {
+		detail += consoleTail(m.consoleLog(), 5)
+	}
+	return st, detail
 }
 
 func dialSocket(ctx context.Context, socket string) (net.Conn, error) {

@@ -29,24 +29,43 @@ type fakeDriver struct {
 	srv             *grpc.Server
 }
 
-func (d *fakeDriver) Start(_ context.Context, spec platform.MachineSpec) error {
+func (d *fakeDriver) Start(_ context.Context, spec platform.MachineSpec) (platform.Machine, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.starts = append(d.starts, spec)
 	srv, err := serveAgent(spec.AgentSocket, d.agent)
 	d.srv = srv
-	return err
+	return &fakeMachine{d: d, spec: spec}, err
 }
 
-func (d *fakeDriver) Stop(ctx context.Context, spec platform.MachineSpec) error {
+// Attach finds the machine whether it runs or not, so Stop always lets
+// it clean up.
+func (d *fakeDriver) Attach(_ context.Context, spec platform.MachineSpec) (platform.Machine, error) {
+	return &fakeMachine{d: d, spec: spec}, nil
+}
+
+type fakeMachine struct {
+	d    *fakeDriver
+	spec platform.MachineSpec
+}
+
+func (m *fakeMachine) AgentConn(ctx context.Context) (net.Conn, error) {
+	var dd net.Dialer
+	return dd.DialContext(ctx, "unix", m.spec.AgentSocket)
+}
+
+func (m *fakeMachine) Wait(context.Context) error { return nil }
+
+func (m *fakeMachine) Stop(ctx context.Context) error {
+	d := m.d
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.stops = append(d.stops, spec)
+	d.stops = append(d.stops, m.spec)
 	_, d.stopHadDeadline = ctx.Deadline()
 	if d.srv != nil {
 		d.srv.Stop()
 	}
-	os.Remove(spec.AgentSocket)
+	os.Remove(m.spec.AgentSocket)
 	return nil
 }
 
@@ -121,7 +140,7 @@ func TestNewResolvesTheMachine(t *testing.T) {
 		driver string
 		mname  string
 	}{
-		{"defaults", nil, Options{}, defaultDriver, "default"},
+		{"defaults", nil, Options{}, defaultDriver(filepath.Join(home, "machines", "default")), "default"},
 		{"environment", map[string]string{"SKIFF_MACHINE": "dev", "SKIFF_DRIVER": "qemu"}, Options{}, "qemu", "dev"},
 		{"flags beat environment", map[string]string{"SKIFF_MACHINE": "dev", "SKIFF_DRIVER": "qemu"}, Options{Name: "ci", Driver: "native"}, "native", "ci"},
 	}

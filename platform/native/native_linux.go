@@ -132,6 +132,24 @@ func command(spec platform.MachineSpec) *exec.Cmd {
 	return cmd
 }
 
+func attach(ctx context.Context, spec platform.MachineSpec) error {
+	if err := spec.Validate(); err != nil {
+		return err
+	}
+	if _, ok := runningAgent(spec); ok || answers(ctx, spec.AgentSocket) {
+		return nil
+	}
+	return errorf(errdefs.ErrNotFound, "machine %q is not running", spec.Name)
+}
+
+func wait(ctx context.Context, spec platform.MachineSpec) error {
+	pid, ok := runningAgent(spec)
+	if !ok || waitGoneCtx(ctx, pid, spec) {
+		return nil
+	}
+	return ctx.Err()
+}
+
 func stop(ctx context.Context, spec platform.MachineSpec) error {
 	if err := spec.Validate(); err != nil {
 		return err

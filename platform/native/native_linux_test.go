@@ -106,7 +106,7 @@ func TestStartRunsTheAgentAsADaemon(t *testing.T) {
 	spec, report := testSpec(t, "serve")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := (Driver{}).Start(ctx, spec); err != nil {
+	if _, err := (Driver{}).Start(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
 	pid := pidOf(t, spec)
@@ -131,14 +131,14 @@ func TestStartRunsTheAgentAsADaemon(t *testing.T) {
 	}
 
 	// A second start finds it answering and starts nothing.
-	if err := (Driver{}).Start(ctx, spec); err != nil || pidOf(t, spec) != pid {
+	if _, err := (Driver{}).Start(ctx, spec); err != nil || pidOf(t, spec) != pid {
 		t.Errorf("second start: %v, pid %d → %d", err, pid, pidOf(t, spec))
 	}
 
 	// Stop with no time left for a graceful exit: SIGTERM ends it.
 	expired, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	if err := (Driver{}).Stop(expired, spec); err != nil {
+	if err := stop(expired, spec); err != nil {
 		t.Fatal(err)
 	}
 	if isAgent(pid, spec) {
@@ -156,13 +156,13 @@ func TestStopFallsBackToSIGKILL(t *testing.T) {
 	termGrace = 100 * time.Millisecond
 	t.Cleanup(func() { termGrace = old })
 	spec, _ := testSpec(t, "ignore-term")
-	if err := (Driver{}).Start(context.Background(), spec); err != nil {
+	if _, err := (Driver{}).Start(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
 	pid := pidOf(t, spec)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := (Driver{}).Stop(ctx, spec); err != nil {
+	if err := stop(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
 	if isAgent(pid, spec) {
@@ -172,7 +172,7 @@ func TestStopFallsBackToSIGKILL(t *testing.T) {
 
 func TestStartReportsAnAgentThatDies(t *testing.T) {
 	spec, _ := testSpec(t, "fail")
-	err := (Driver{}).Start(context.Background(), spec)
+	_, err := (Driver{}).Start(context.Background(), spec)
 	if err == nil || !strings.Contains(err.Error(), "cannot open root: permission denied") || !strings.Contains(err.Error(), spec.Log) {
 		t.Errorf("err = %v, want the agent's last words and where its log is", err)
 	}
@@ -186,7 +186,7 @@ func TestStopLeavesStrangersAlone(t *testing.T) {
 	os.MkdirAll(spec.Dir, 0o700)
 	// A stale pid file naming this test process, which is no agent.
 	os.WriteFile(spec.PIDFile, []byte(strconv.Itoa(os.Getpid())), 0o600)
-	if err := (Driver{}).Stop(context.Background(), spec); err != nil {
+	if err := stop(context.Background(), spec); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(spec.PIDFile); !os.IsNotExist(err) {

@@ -5,14 +5,17 @@ package native
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/skiffrun/skiff/platform"
 )
 
-func start(context.Context, platform.MachineSpec) error {
-	return fmt.Errorf("the native driver runs skiff-agent on a Linux host: %w", platform.ErrNotSupported)
-}
+// pollInterval paces AgentConn's retries.
+const pollInterval = 5 * time.Millisecond
 
-func stop(context.Context, platform.MachineSpec) error {
-	return fmt.Errorf("the native driver runs skiff-agent on a Linux host: %w", platform.ErrNotSupported)
-}
+var errLinuxOnly = fmt.Errorf("the native driver runs skiff-agent on a Linux host: %w", platform.ErrNotSupported)
+
+func start(context.Context, platform.MachineSpec) error  { return errLinuxOnly }
+func attach(context.Context, platform.MachineSpec) error { return errLinuxOnly }
+func wait(context.Context, platform.MachineSpec) error   { return errLinuxOnly }
+func stop(context.Context, platform.MachineSpec) error   { return errLinuxOnly }

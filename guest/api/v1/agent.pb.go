@@ -2630,6 +2630,737 @@ func (x *LogEntry) GetData() []byte {
 	return nil
 }
 
+// RegistryAuth is what the host resolved to log in to one registry. The
+// agent uses it for one request and never stores it.
+type RegistryAuth struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	IdentityToken string                 `protobuf:"bytes,3,opt,name=identity_token,json=identityToken,proto3" json:"identity_token,omitempty"`
+	RegistryToken string                 `protobuf:"bytes,4,opt,name=registry_token,json=registryToken,proto3" json:"registry_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegistryAuth) Reset() {
+	*x = RegistryAuth{}
+	mi := &file_agent_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegistryAuth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegistryAuth) ProtoMessage() {}
+
+func (x *RegistryAuth) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegistryAuth.ProtoReflect.Descriptor instead.
+func (*RegistryAuth) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RegistryAuth) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *RegistryAuth) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *RegistryAuth) GetIdentityToken() string {
+	if x != nil {
+		return x.IdentityToken
+	}
+	return ""
+}
+
+func (x *RegistryAuth) GetRegistryToken() string {
+	if x != nil {
+		return x.RegistryToken
+	}
+	return ""
+}
+
+// RegistryOptions are the host's settings for the registry a request
+// talks to.
+type RegistryOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Auth  *RegistryAuth          `protobuf:"bytes,1,opt,name=auth,proto3" json:"auth,omitempty"`
+	// insecure_registries are host[:port] names reached over plain HTTP
+	// (localhost, 127.0.0.1 and [::1] always are).
+	InsecureRegistries []string `protobuf:"bytes,2,rep,name=insecure_registries,json=insecureRegistries,proto3" json:"insecure_registries,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RegistryOptions) Reset() {
+	*x = RegistryOptions{}
+	mi := &file_agent_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegistryOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegistryOptions) ProtoMessage() {}
+
+func (x *RegistryOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegistryOptions.ProtoReflect.Descriptor instead.
+func (*RegistryOptions) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RegistryOptions) GetAuth() *RegistryAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
+func (x *RegistryOptions) GetInsecureRegistries() []string {
+	if x != nil {
+		return x.InsecureRegistries
+	}
+	return nil
+}
+
+type PullRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ref   string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	// platform is os/arch[/variant]; empty means the machine's.
+	Platform      string           `protobuf:"bytes,2,opt,name=platform,proto3" json:"platform,omitempty"`
+	Registry      *RegistryOptions `protobuf:"bytes,3,opt,name=registry,proto3" json:"registry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullRequest) Reset() {
+	*x = PullRequest{}
+	mi := &file_agent_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullRequest) ProtoMessage() {}
+
+func (x *PullRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
+func (*PullRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *PullRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *PullRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *PullRequest) GetRegistry() *RegistryOptions {
+	if x != nil {
+		return x.Registry
+	}
+	return nil
+}
+
+type PushRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ref           string                 `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	Registry      *RegistryOptions       `protobuf:"bytes,2,opt,name=registry,proto3" json:"registry,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PushRequest) Reset() {
+	*x = PushRequest{}
+	mi := &file_agent_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PushRequest) ProtoMessage() {}
+
+func (x *PushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
+func (*PushRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *PushRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *PushRequest) GetRegistry() *RegistryOptions {
+	if x != nil {
+		return x.Registry
+	}
+	return nil
+}
+
+// PullProgress is one update of a pull or push. A layer's update has id
+// (the layer's short digest) and status ("Downloading", "Pull complete")
+// and, while bytes move, current and total. An update without id is a
+// line of its own. The last message has done set.
+type PullProgress struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Id      string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Status  string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Current int64                  `protobuf:"varint,3,opt,name=current,proto3" json:"current,omitempty"`
+	Total   int64                  `protobuf:"varint,4,opt,name=total,proto3" json:"total,omitempty"`
+	Done    bool                   `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
+	// digest is the manifest's (or index's) digest, on the last message.
+	Digest  string `protobuf:"bytes,6,opt,name=digest,proto3" json:"digest,omitempty"`
+	ImageId string `protobuf:"bytes,7,opt,name=image_id,json=imageId,proto3" json:"image_id,omitempty"`
+	// updated reports whether the pull changed the store (docker's
+	// "Downloaded newer image" rather than "Image is up to date").
+	Updated bool `protobuf:"varint,8,opt,name=updated,proto3" json:"updated,omitempty"`
+	// name is the normalized reference pulled or pushed.
+	Name          string `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`
+	Size          int64  `protobuf:"varint,10,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullProgress) Reset() {
+	*x = PullProgress{}
+	mi := &file_agent_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullProgress) ProtoMessage() {}
+
+func (x *PullProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullProgress.ProtoReflect.Descriptor instead.
+func (*PullProgress) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *PullProgress) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PullProgress) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *PullProgress) GetCurrent() int64 {
+	if x != nil {
+		return x.Current
+	}
+	return 0
+}
+
+func (x *PullProgress) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *PullProgress) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *PullProgress) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *PullProgress) GetImageId() string {
+	if x != nil {
+		return x.ImageId
+	}
+	return ""
+}
+
+func (x *PullProgress) GetUpdated() bool {
+	if x != nil {
+		return x.Updated
+	}
+	return false
+}
+
+func (x *PullProgress) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PullProgress) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+type SaveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Refs          []string               `protobuf:"bytes,1,rep,name=refs,proto3" json:"refs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveRequest) Reset() {
+	*x = SaveRequest{}
+	mi := &file_agent_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveRequest) ProtoMessage() {}
+
+func (x *SaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveRequest.ProtoReflect.Descriptor instead.
+func (*SaveRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *SaveRequest) GetRefs() []string {
+	if x != nil {
+		return x.Refs
+	}
+	return nil
+}
+
+type SaveChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SaveChunk) Reset() {
+	*x = SaveChunk{}
+	mi := &file_agent_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SaveChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SaveChunk) ProtoMessage() {}
+
+func (x *SaveChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SaveChunk.ProtoReflect.Descriptor instead.
+func (*SaveChunk) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *SaveChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type ImportOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// reference names the new image (REPOSITORY[:TAG]); empty leaves it
+	// untagged.
+	Reference string `protobuf:"bytes,1,opt,name=reference,proto3" json:"reference,omitempty"`
+	// changes are Dockerfile-like instructions: CMD, ENTRYPOINT, ENV,
+	// WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL.
+	Changes       []string `protobuf:"bytes,2,rep,name=changes,proto3" json:"changes,omitempty"`
+	Message       string   `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Platform      string   `protobuf:"bytes,4,opt,name=platform,proto3" json:"platform,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportOptions) Reset() {
+	*x = ImportOptions{}
+	mi := &file_agent_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportOptions) ProtoMessage() {}
+
+func (x *ImportOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportOptions.ProtoReflect.Descriptor instead.
+func (*ImportOptions) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ImportOptions) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *ImportOptions) GetChanges() []string {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *ImportOptions) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ImportOptions) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+type ImportChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Options       *ImportOptions         `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportChunk) Reset() {
+	*x = ImportChunk{}
+	mi := &file_agent_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportChunk) ProtoMessage() {}
+
+func (x *ImportChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportChunk.ProtoReflect.Descriptor instead.
+func (*ImportChunk) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ImportChunk) GetOptions() *ImportOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ImportChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type ImportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportResponse) Reset() {
+	*x = ImportResponse{}
+	mi := &file_agent_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportResponse) ProtoMessage() {}
+
+func (x *ImportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
+func (*ImportResponse) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ImportResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type PruneImagesRequest struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	All           bool                     `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
+	Filters       map[string]*FilterValues `protobuf:"bytes,2,rep,name=filters,proto3" json:"filters,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PruneImagesRequest) Reset() {
+	*x = PruneImagesRequest{}
+	mi := &file_agent_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PruneImagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PruneImagesRequest) ProtoMessage() {}
+
+func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PruneImagesRequest.ProtoReflect.Descriptor instead.
+func (*PruneImagesRequest) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *PruneImagesRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+func (x *PruneImagesRequest) GetFilters() map[string]*FilterValues {
+	if x != nil {
+		return x.Filters
+	}
+	return nil
+}
+
+type PruneImagesResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Untagged       []string               `protobuf:"bytes,1,rep,name=untagged,proto3" json:"untagged,omitempty"`
+	Deleted        []string               `protobuf:"bytes,2,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	SpaceReclaimed int64                  `protobuf:"varint,3,opt,name=space_reclaimed,json=spaceReclaimed,proto3" json:"space_reclaimed,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PruneImagesResponse) Reset() {
+	*x = PruneImagesResponse{}
+	mi := &file_agent_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PruneImagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PruneImagesResponse) ProtoMessage() {}
+
+func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_agent_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PruneImagesResponse.ProtoReflect.Descriptor instead.
+func (*PruneImagesResponse) Descriptor() ([]byte, []int) {
+	return file_agent_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *PruneImagesResponse) GetUntagged() []string {
+	if x != nil {
+		return x.Untagged
+	}
+	return nil
+}
+
+func (x *PruneImagesResponse) GetDeleted() []string {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *PruneImagesResponse) GetSpaceReclaimed() int64 {
+	if x != nil {
+		return x.SpaceReclaimed
+	}
+	return 0
+}
+
 type LoadChunk struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
@@ -2639,7 +3370,7 @@ type LoadChunk struct {
 
 func (x *LoadChunk) Reset() {
 	*x = LoadChunk{}
-	mi := &file_agent_proto_msgTypes[34]
+	mi := &file_agent_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +3382,7 @@ func (x *LoadChunk) String() string {
 func (*LoadChunk) ProtoMessage() {}
 
 func (x *LoadChunk) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[34]
+	mi := &file_agent_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +3395,7 @@ func (x *LoadChunk) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadChunk.ProtoReflect.Descriptor instead.
 func (*LoadChunk) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{34}
+	return file_agent_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *LoadChunk) GetData() []byte {
@@ -2685,7 +3416,7 @@ type LoadProgress struct {
 
 func (x *LoadProgress) Reset() {
 	*x = LoadProgress{}
-	mi := &file_agent_proto_msgTypes[35]
+	mi := &file_agent_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2697,7 +3428,7 @@ func (x *LoadProgress) String() string {
 func (*LoadProgress) ProtoMessage() {}
 
 func (x *LoadProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[35]
+	mi := &file_agent_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2710,7 +3441,7 @@ func (x *LoadProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadProgress.ProtoReflect.Descriptor instead.
 func (*LoadProgress) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{35}
+	return file_agent_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *LoadProgress) GetMessage() string {
@@ -2736,7 +3467,7 @@ type ImageRef struct {
 
 func (x *ImageRef) Reset() {
 	*x = ImageRef{}
-	mi := &file_agent_proto_msgTypes[36]
+	mi := &file_agent_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +3479,7 @@ func (x *ImageRef) String() string {
 func (*ImageRef) ProtoMessage() {}
 
 func (x *ImageRef) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[36]
+	mi := &file_agent_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +3492,7 @@ func (x *ImageRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageRef.ProtoReflect.Descriptor instead.
 func (*ImageRef) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{36}
+	return file_agent_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ImageRef) GetRef() string {
@@ -2788,7 +3519,7 @@ type ImageConfig struct {
 
 func (x *ImageConfig) Reset() {
 	*x = ImageConfig{}
-	mi := &file_agent_proto_msgTypes[37]
+	mi := &file_agent_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2800,7 +3531,7 @@ func (x *ImageConfig) String() string {
 func (*ImageConfig) ProtoMessage() {}
 
 func (x *ImageConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[37]
+	mi := &file_agent_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2813,7 +3544,7 @@ func (x *ImageConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImageConfig.ProtoReflect.Descriptor instead.
 func (*ImageConfig) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{37}
+	return file_agent_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ImageConfig) GetEntrypoint() []string {
@@ -2900,7 +3631,7 @@ type Image struct {
 
 func (x *Image) Reset() {
 	*x = Image{}
-	mi := &file_agent_proto_msgTypes[38]
+	mi := &file_agent_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3643,7 @@ func (x *Image) String() string {
 func (*Image) ProtoMessage() {}
 
 func (x *Image) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[38]
+	mi := &file_agent_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +3656,7 @@ func (x *Image) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Image.ProtoReflect.Descriptor instead.
 func (*Image) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{38}
+	return file_agent_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *Image) GetId() string {
@@ -3015,7 +3746,7 @@ type ListImagesRequest struct {
 
 func (x *ListImagesRequest) Reset() {
 	*x = ListImagesRequest{}
-	mi := &file_agent_proto_msgTypes[39]
+	mi := &file_agent_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3027,7 +3758,7 @@ func (x *ListImagesRequest) String() string {
 func (*ListImagesRequest) ProtoMessage() {}
 
 func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[39]
+	mi := &file_agent_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3040,7 +3771,7 @@ func (x *ListImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesRequest.ProtoReflect.Descriptor instead.
 func (*ListImagesRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{39}
+	return file_agent_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListImagesRequest) GetAll() bool {
@@ -3066,7 +3797,7 @@ type ListImagesResponse struct {
 
 func (x *ListImagesResponse) Reset() {
 	*x = ListImagesResponse{}
-	mi := &file_agent_proto_msgTypes[40]
+	mi := &file_agent_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3078,7 +3809,7 @@ func (x *ListImagesResponse) String() string {
 func (*ListImagesResponse) ProtoMessage() {}
 
 func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[40]
+	mi := &file_agent_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3091,7 +3822,7 @@ func (x *ListImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListImagesResponse.ProtoReflect.Descriptor instead.
 func (*ListImagesResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{40}
+	return file_agent_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListImagesResponse) GetImages() []*Image {
@@ -3111,7 +3842,7 @@ type TagRequest struct {
 
 func (x *TagRequest) Reset() {
 	*x = TagRequest{}
-	mi := &file_agent_proto_msgTypes[41]
+	mi := &file_agent_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3123,7 +3854,7 @@ func (x *TagRequest) String() string {
 func (*TagRequest) ProtoMessage() {}
 
 func (x *TagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[41]
+	mi := &file_agent_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3136,7 +3867,7 @@ func (x *TagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagRequest.ProtoReflect.Descriptor instead.
 func (*TagRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{41}
+	return file_agent_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *TagRequest) GetSource() string {
@@ -3163,7 +3894,7 @@ type RemoveImageRequest struct {
 
 func (x *RemoveImageRequest) Reset() {
 	*x = RemoveImageRequest{}
-	mi := &file_agent_proto_msgTypes[42]
+	mi := &file_agent_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3906,7 @@ func (x *RemoveImageRequest) String() string {
 func (*RemoveImageRequest) ProtoMessage() {}
 
 func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[42]
+	mi := &file_agent_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3919,7 @@ func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageRequest.ProtoReflect.Descriptor instead.
 func (*RemoveImageRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{42}
+	return file_agent_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RemoveImageRequest) GetRef() string {
@@ -3215,7 +3946,7 @@ type RemoveImageResponse struct {
 
 func (x *RemoveImageResponse) Reset() {
 	*x = RemoveImageResponse{}
-	mi := &file_agent_proto_msgTypes[43]
+	mi := &file_agent_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3227,7 +3958,7 @@ func (x *RemoveImageResponse) String() string {
 func (*RemoveImageResponse) ProtoMessage() {}
 
 func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[43]
+	mi := &file_agent_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3240,7 +3971,7 @@ func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageResponse.ProtoReflect.Descriptor instead.
 func (*RemoveImageResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{43}
+	return file_agent_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RemoveImageResponse) GetUntagged() []string {
@@ -3267,7 +3998,7 @@ type SetTimeRequest struct {
 
 func (x *SetTimeRequest) Reset() {
 	*x = SetTimeRequest{}
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3279,7 +4010,7 @@ func (x *SetTimeRequest) String() string {
 func (*SetTimeRequest) ProtoMessage() {}
 
 func (x *SetTimeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[44]
+	mi := &file_agent_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3292,7 +4023,7 @@ func (x *SetTimeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTimeRequest.ProtoReflect.Descriptor instead.
 func (*SetTimeRequest) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{44}
+	return file_agent_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SetTimeRequest) GetUnixNano() int64 {
@@ -3312,7 +4043,7 @@ type SetTimeResponse struct {
 
 func (x *SetTimeResponse) Reset() {
 	*x = SetTimeResponse{}
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3324,7 +4055,7 @@ func (x *SetTimeResponse) String() string {
 func (*SetTimeResponse) ProtoMessage() {}
 
 func (x *SetTimeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[45]
+	mi := &file_agent_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3337,7 +4068,7 @@ func (x *SetTimeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTimeResponse.ProtoReflect.Descriptor instead.
 func (*SetTimeResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{45}
+	return file_agent_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SetTimeResponse) GetPreviousUnixNano() int64 {
@@ -3362,7 +4093,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_agent_proto_msgTypes[46]
+	mi := &file_agent_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3374,7 +4105,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[46]
+	mi := &file_agent_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3387,7 +4118,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{46}
+	return file_agent_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -3466,7 +4197,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3478,7 +4209,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_agent_proto_msgTypes[47]
+	mi := &file_agent_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3491,7 +4222,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_agent_proto_rawDescGZIP(), []int{47}
+	return file_agent_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *InfoResponse) GetContainers() int32 {
@@ -3867,7 +4598,58 @@ const file_agent_proto_rawDesc = "" +
 	"\bLogEntry\x122\n" +
 	"\x06stream\x18\x01 \x01(\x0e2\x1a.skiff.agent.v1.StreamKindR\x06stream\x12\x12\n" +
 	"\x04time\x18\x02 \x01(\x03R\x04time\x12\x12\n" +
-	"\x04data\x18\x03 \x01(\fR\x04data\"\x1f\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"\x94\x01\n" +
+	"\fRegistryAuth\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\x12%\n" +
+	"\x0eidentity_token\x18\x03 \x01(\tR\ridentityToken\x12%\n" +
+	"\x0eregistry_token\x18\x04 \x01(\tR\rregistryToken\"t\n" +
+	"\x0fRegistryOptions\x120\n" +
+	"\x04auth\x18\x01 \x01(\v2\x1c.skiff.agent.v1.RegistryAuthR\x04auth\x12/\n" +
+	"\x13insecure_registries\x18\x02 \x03(\tR\x12insecureRegistries\"x\n" +
+	"\vPullRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
+	"\bplatform\x18\x02 \x01(\tR\bplatform\x12;\n" +
+	"\bregistry\x18\x03 \x01(\v2\x1f.skiff.agent.v1.RegistryOptionsR\bregistry\"\\\n" +
+	"\vPushRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\x12;\n" +
+	"\bregistry\x18\x02 \x01(\v2\x1f.skiff.agent.v1.RegistryOptionsR\bregistry\"\xef\x01\n" +
+	"\fPullProgress\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x18\n" +
+	"\acurrent\x18\x03 \x01(\x03R\acurrent\x12\x14\n" +
+	"\x05total\x18\x04 \x01(\x03R\x05total\x12\x12\n" +
+	"\x04done\x18\x05 \x01(\bR\x04done\x12\x16\n" +
+	"\x06digest\x18\x06 \x01(\tR\x06digest\x12\x19\n" +
+	"\bimage_id\x18\a \x01(\tR\aimageId\x12\x18\n" +
+	"\aupdated\x18\b \x01(\bR\aupdated\x12\x12\n" +
+	"\x04name\x18\t \x01(\tR\x04name\x12\x12\n" +
+	"\x04size\x18\n" +
+	" \x01(\x03R\x04size\"!\n" +
+	"\vSaveRequest\x12\x12\n" +
+	"\x04refs\x18\x01 \x03(\tR\x04refs\"\x1f\n" +
+	"\tSaveChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"}\n" +
+	"\rImportOptions\x12\x1c\n" +
+	"\treference\x18\x01 \x01(\tR\treference\x12\x18\n" +
+	"\achanges\x18\x02 \x03(\tR\achanges\x12\x18\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\x12\x1a\n" +
+	"\bplatform\x18\x04 \x01(\tR\bplatform\"Z\n" +
+	"\vImportChunk\x127\n" +
+	"\aoptions\x18\x01 \x01(\v2\x1d.skiff.agent.v1.ImportOptionsR\aoptions\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\" \n" +
+	"\x0eImportResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\xcb\x01\n" +
+	"\x12PruneImagesRequest\x12\x10\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\x12I\n" +
+	"\afilters\x18\x02 \x03(\v2/.skiff.agent.v1.PruneImagesRequest.FiltersEntryR\afilters\x1aX\n" +
+	"\fFiltersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x122\n" +
+	"\x05value\x18\x02 \x01(\v2\x1c.skiff.agent.v1.FilterValuesR\x05value:\x028\x01\"t\n" +
+	"\x13PruneImagesResponse\x12\x1a\n" +
+	"\buntagged\x18\x01 \x03(\tR\buntagged\x12\x18\n" +
+	"\adeleted\x18\x02 \x03(\tR\adeleted\x12'\n" +
+	"\x0fspace_reclaimed\x18\x03 \x01(\x03R\x0espaceReclaimed\"\x1f\n" +
 	"\tLoadChunk\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"@\n" +
 	"\fLoadProgress\x12\x18\n" +
@@ -3982,13 +4764,18 @@ const file_agent_proto_rawDesc = "" +
 	"\aInspect\x12\x1c.skiff.agent.v1.ContainerRef\x1a\x19.skiff.agent.v1.Container\x12>\n" +
 	"\x03Top\x12\x1a.skiff.agent.v1.TopRequest\x1a\x1b.skiff.agent.v1.TopResponse\x12D\n" +
 	"\x05Prune\x12\x1c.skiff.agent.v1.PruneRequest\x1a\x1d.skiff.agent.v1.PruneResponse\x12?\n" +
-	"\x04Logs\x12\x1b.skiff.agent.v1.LogsRequest\x1a\x18.skiff.agent.v1.LogEntry0\x012\xe5\x02\n" +
+	"\x04Logs\x12\x1b.skiff.agent.v1.LogsRequest\x1a\x18.skiff.agent.v1.LogEntry0\x012\xcc\x05\n" +
 	"\x06Images\x12C\n" +
 	"\x04Load\x12\x19.skiff.agent.v1.LoadChunk\x1a\x1c.skiff.agent.v1.LoadProgress(\x010\x01\x12M\n" +
 	"\x04List\x12!.skiff.agent.v1.ListImagesRequest\x1a\".skiff.agent.v1.ListImagesResponse\x12:\n" +
 	"\aInspect\x12\x18.skiff.agent.v1.ImageRef\x1a\x15.skiff.agent.v1.Image\x128\n" +
 	"\x03Tag\x12\x1a.skiff.agent.v1.TagRequest\x1a\x15.skiff.agent.v1.Empty\x12Q\n" +
-	"\x06Remove\x12\".skiff.agent.v1.RemoveImageRequest\x1a#.skiff.agent.v1.RemoveImageResponse2\x8e\x02\n" +
+	"\x06Remove\x12\".skiff.agent.v1.RemoveImageRequest\x1a#.skiff.agent.v1.RemoveImageResponse\x12C\n" +
+	"\x04Pull\x12\x1b.skiff.agent.v1.PullRequest\x1a\x1c.skiff.agent.v1.PullProgress0\x01\x12C\n" +
+	"\x04Push\x12\x1b.skiff.agent.v1.PushRequest\x1a\x1c.skiff.agent.v1.PullProgress0\x01\x12@\n" +
+	"\x04Save\x12\x1b.skiff.agent.v1.SaveRequest\x1a\x19.skiff.agent.v1.SaveChunk0\x01\x12G\n" +
+	"\x06Import\x12\x1b.skiff.agent.v1.ImportChunk\x1a\x1e.skiff.agent.v1.ImportResponse(\x01\x12P\n" +
+	"\x05Prune\x12\".skiff.agent.v1.PruneImagesRequest\x1a#.skiff.agent.v1.PruneImagesResponse2\x8e\x02\n" +
 	"\x06System\x12A\n" +
 	"\aVersion\x12\x15.skiff.agent.v1.Empty\x1a\x1f.skiff.agent.v1.VersionResponse\x12;\n" +
 	"\x04Info\x12\x15.skiff.agent.v1.Empty\x1a\x1c.skiff.agent.v1.InfoResponse\x128\n" +
@@ -4008,7 +4795,7 @@ func file_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 67)
 var file_agent_proto_goTypes = []any{
 	(StreamKind)(0),                 // 0: skiff.agent.v1.StreamKind
 	(*ExitStatus)(nil),              // 1: skiff.agent.v1.ExitStatus
@@ -4045,32 +4832,45 @@ var file_agent_proto_goTypes = []any{
 	(*PruneResponse)(nil),           // 32: skiff.agent.v1.PruneResponse
 	(*LogsRequest)(nil),             // 33: skiff.agent.v1.LogsRequest
 	(*LogEntry)(nil),                // 34: skiff.agent.v1.LogEntry
-	(*LoadChunk)(nil),               // 35: skiff.agent.v1.LoadChunk
-	(*LoadProgress)(nil),            // 36: skiff.agent.v1.LoadProgress
-	(*ImageRef)(nil),                // 37: skiff.agent.v1.ImageRef
-	(*ImageConfig)(nil),             // 38: skiff.agent.v1.ImageConfig
-	(*Image)(nil),                   // 39: skiff.agent.v1.Image
-	(*ListImagesRequest)(nil),       // 40: skiff.agent.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),      // 41: skiff.agent.v1.ListImagesResponse
-	(*TagRequest)(nil),              // 42: skiff.agent.v1.TagRequest
-	(*RemoveImageRequest)(nil),      // 43: skiff.agent.v1.RemoveImageRequest
-	(*RemoveImageResponse)(nil),     // 44: skiff.agent.v1.RemoveImageResponse
-	(*SetTimeRequest)(nil),          // 45: skiff.agent.v1.SetTimeRequest
-	(*SetTimeResponse)(nil),         // 46: skiff.agent.v1.SetTimeResponse
-	(*VersionResponse)(nil),         // 47: skiff.agent.v1.VersionResponse
-	(*InfoResponse)(nil),            // 48: skiff.agent.v1.InfoResponse
-	nil,                             // 49: skiff.agent.v1.ContainerConfig.LabelsEntry
-	nil,                             // 50: skiff.agent.v1.HostConfig.SysctlsEntry
-	nil,                             // 51: skiff.agent.v1.ListContainersRequest.FiltersEntry
-	nil,                             // 52: skiff.agent.v1.PruneRequest.FiltersEntry
-	nil,                             // 53: skiff.agent.v1.ImageConfig.LabelsEntry
-	nil,                             // 54: skiff.agent.v1.ListImagesRequest.FiltersEntry
+	(*RegistryAuth)(nil),            // 35: skiff.agent.v1.RegistryAuth
+	(*RegistryOptions)(nil),         // 36: skiff.agent.v1.RegistryOptions
+	(*PullRequest)(nil),             // 37: skiff.agent.v1.PullRequest
+	(*PushRequest)(nil),             // 38: skiff.agent.v1.PushRequest
+	(*PullProgress)(nil),            // 39: skiff.agent.v1.PullProgress
+	(*SaveRequest)(nil),             // 40: skiff.agent.v1.SaveRequest
+	(*SaveChunk)(nil),               // 41: skiff.agent.v1.SaveChunk
+	(*ImportOptions)(nil),           // 42: skiff.agent.v1.ImportOptions
+	(*ImportChunk)(nil),             // 43: skiff.agent.v1.ImportChunk
+	(*ImportResponse)(nil),          // 44: skiff.agent.v1.ImportResponse
+	(*PruneImagesRequest)(nil),      // 45: skiff.agent.v1.PruneImagesRequest
+	(*PruneImagesResponse)(nil),     // 46: skiff.agent.v1.PruneImagesResponse
+	(*LoadChunk)(nil),               // 47: skiff.agent.v1.LoadChunk
+	(*LoadProgress)(nil),            // 48: skiff.agent.v1.LoadProgress
+	(*ImageRef)(nil),                // 49: skiff.agent.v1.ImageRef
+	(*ImageConfig)(nil),             // 50: skiff.agent.v1.ImageConfig
+	(*Image)(nil),                   // 51: skiff.agent.v1.Image
+	(*ListImagesRequest)(nil),       // 52: skiff.agent.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),      // 53: skiff.agent.v1.ListImagesResponse
+	(*TagRequest)(nil),              // 54: skiff.agent.v1.TagRequest
+	(*RemoveImageRequest)(nil),      // 55: skiff.agent.v1.RemoveImageRequest
+	(*RemoveImageResponse)(nil),     // 56: skiff.agent.v1.RemoveImageResponse
+	(*SetTimeRequest)(nil),          // 57: skiff.agent.v1.SetTimeRequest
+	(*SetTimeResponse)(nil),         // 58: skiff.agent.v1.SetTimeResponse
+	(*VersionResponse)(nil),         // 59: skiff.agent.v1.VersionResponse
+	(*InfoResponse)(nil),            // 60: skiff.agent.v1.InfoResponse
+	nil,                             // 61: skiff.agent.v1.ContainerConfig.LabelsEntry
+	nil,                             // 62: skiff.agent.v1.HostConfig.SysctlsEntry
+	nil,                             // 63: skiff.agent.v1.ListContainersRequest.FiltersEntry
+	nil,                             // 64: skiff.agent.v1.PruneRequest.FiltersEntry
+	nil,                             // 65: skiff.agent.v1.PruneImagesRequest.FiltersEntry
+	nil,                             // 66: skiff.agent.v1.ImageConfig.LabelsEntry
+	nil,                             // 67: skiff.agent.v1.ListImagesRequest.FiltersEntry
 }
 var file_agent_proto_depIdxs = []int32{
-	49, // 0: skiff.agent.v1.ContainerConfig.labels:type_name -> skiff.agent.v1.ContainerConfig.LabelsEntry
+	61, // 0: skiff.agent.v1.ContainerConfig.labels:type_name -> skiff.agent.v1.ContainerConfig.LabelsEntry
 	4,  // 1: skiff.agent.v1.HostConfig.ulimits:type_name -> skiff.agent.v1.Ulimit
 	5,  // 2: skiff.agent.v1.HostConfig.restart_policy:type_name -> skiff.agent.v1.RestartPolicy
-	50, // 3: skiff.agent.v1.HostConfig.sysctls:type_name -> skiff.agent.v1.HostConfig.SysctlsEntry
+	62, // 3: skiff.agent.v1.HostConfig.sysctls:type_name -> skiff.agent.v1.HostConfig.SysctlsEntry
 	6,  // 4: skiff.agent.v1.CreateContainerRequest.config:type_name -> skiff.agent.v1.ContainerConfig
 	7,  // 5: skiff.agent.v1.CreateContainerRequest.host_config:type_name -> skiff.agent.v1.HostConfig
 	6,  // 6: skiff.agent.v1.Container.config:type_name -> skiff.agent.v1.ContainerConfig
@@ -4084,71 +4884,87 @@ var file_agent_proto_depIdxs = []int32{
 	0,  // 14: skiff.agent.v1.Output.stream:type_name -> skiff.agent.v1.StreamKind
 	16, // 15: skiff.agent.v1.StreamOutput.output:type_name -> skiff.agent.v1.Output
 	17, // 16: skiff.agent.v1.StreamOutput.exit:type_name -> skiff.agent.v1.Exit
-	51, // 17: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
+	63, // 17: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
 	11, // 18: skiff.agent.v1.ListContainersResponse.containers:type_name -> skiff.agent.v1.Container
 	30, // 19: skiff.agent.v1.TopResponse.processes:type_name -> skiff.agent.v1.ProcessRow
-	52, // 20: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
+	64, // 20: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
 	0,  // 21: skiff.agent.v1.LogEntry.stream:type_name -> skiff.agent.v1.StreamKind
-	53, // 22: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
-	38, // 23: skiff.agent.v1.Image.config:type_name -> skiff.agent.v1.ImageConfig
-	54, // 24: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
-	39, // 25: skiff.agent.v1.ListImagesResponse.images:type_name -> skiff.agent.v1.Image
-	26, // 26: skiff.agent.v1.ListContainersRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 27: skiff.agent.v1.PruneRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 28: skiff.agent.v1.ListImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	8,  // 29: skiff.agent.v1.Containers.Create:input_type -> skiff.agent.v1.CreateContainerRequest
-	3,  // 30: skiff.agent.v1.Containers.Start:input_type -> skiff.agent.v1.ContainerRef
-	15, // 31: skiff.agent.v1.Containers.Attach:input_type -> skiff.agent.v1.StreamInput
-	15, // 32: skiff.agent.v1.Containers.Exec:input_type -> skiff.agent.v1.StreamInput
-	19, // 33: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
-	21, // 34: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
-	22, // 35: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
-	21, // 36: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
-	23, // 37: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
-	24, // 38: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
-	25, // 39: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
-	3,  // 40: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
-	28, // 41: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
-	31, // 42: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
-	33, // 43: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
-	35, // 44: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
-	40, // 45: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
-	37, // 46: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
-	42, // 47: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
-	43, // 48: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
-	2,  // 49: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
-	2,  // 50: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
-	2,  // 51: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
-	45, // 52: skiff.agent.v1.System.SetTime:input_type -> skiff.agent.v1.SetTimeRequest
-	9,  // 53: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
-	2,  // 54: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
-	18, // 55: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
-	18, // 56: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
-	20, // 57: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
-	2,  // 58: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
-	2,  // 59: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
-	2,  // 60: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
-	2,  // 61: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
-	2,  // 62: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
-	27, // 63: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
-	11, // 64: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
-	29, // 65: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
-	32, // 66: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
-	34, // 67: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
-	36, // 68: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
-	41, // 69: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
-	39, // 70: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
-	2,  // 71: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
-	44, // 72: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
-	47, // 73: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
-	48, // 74: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
-	2,  // 75: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
-	46, // 76: skiff.agent.v1.System.SetTime:output_type -> skiff.agent.v1.SetTimeResponse
-	53, // [53:77] is the sub-list for method output_type
-	29, // [29:53] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	35, // 22: skiff.agent.v1.RegistryOptions.auth:type_name -> skiff.agent.v1.RegistryAuth
+	36, // 23: skiff.agent.v1.PullRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
+	36, // 24: skiff.agent.v1.PushRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
+	42, // 25: skiff.agent.v1.ImportChunk.options:type_name -> skiff.agent.v1.ImportOptions
+	65, // 26: skiff.agent.v1.PruneImagesRequest.filters:type_name -> skiff.agent.v1.PruneImagesRequest.FiltersEntry
+	66, // 27: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
+	50, // 28: skiff.agent.v1.Image.config:type_name -> skiff.agent.v1.ImageConfig
+	67, // 29: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
+	51, // 30: skiff.agent.v1.ListImagesResponse.images:type_name -> skiff.agent.v1.Image
+	26, // 31: skiff.agent.v1.ListContainersRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 32: skiff.agent.v1.PruneRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 33: skiff.agent.v1.PruneImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 34: skiff.agent.v1.ListImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	8,  // 35: skiff.agent.v1.Containers.Create:input_type -> skiff.agent.v1.CreateContainerRequest
+	3,  // 36: skiff.agent.v1.Containers.Start:input_type -> skiff.agent.v1.ContainerRef
+	15, // 37: skiff.agent.v1.Containers.Attach:input_type -> skiff.agent.v1.StreamInput
+	15, // 38: skiff.agent.v1.Containers.Exec:input_type -> skiff.agent.v1.StreamInput
+	19, // 39: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
+	21, // 40: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
+	22, // 41: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
+	21, // 42: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
+	23, // 43: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
+	24, // 44: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
+	25, // 45: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
+	3,  // 46: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
+	28, // 47: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
+	31, // 48: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
+	33, // 49: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
+	47, // 50: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
+	52, // 51: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
+	49, // 52: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
+	54, // 53: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
+	55, // 54: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
+	37, // 55: skiff.agent.v1.Images.Pull:input_type -> skiff.agent.v1.PullRequest
+	38, // 56: skiff.agent.v1.Images.Push:input_type -> skiff.agent.v1.PushRequest
+	40, // 57: skiff.agent.v1.Images.Save:input_type -> skiff.agent.v1.SaveRequest
+	43, // 58: skiff.agent.v1.Images.Import:input_type -> skiff.agent.v1.ImportChunk
+	45, // 59: skiff.agent.v1.Images.Prune:input_type -> skiff.agent.v1.PruneImagesRequest
+	2,  // 60: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
+	2,  // 61: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
+	2,  // 62: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
+	57, // 63: skiff.agent.v1.System.SetTime:input_type -> skiff.agent.v1.SetTimeRequest
+	9,  // 64: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
+	2,  // 65: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
+	18, // 66: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
+	18, // 67: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
+	20, // 68: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
+	2,  // 69: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
+	2,  // 70: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
+	2,  // 71: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
+	2,  // 72: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
+	2,  // 73: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
+	27, // 74: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
+	11, // 75: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
+	29, // 76: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
+	32, // 77: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
+	34, // 78: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
+	48, // 79: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
+	53, // 80: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
+	51, // 81: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
+	2,  // 82: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
+	56, // 83: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
+	39, // 84: skiff.agent.v1.Images.Pull:output_type -> skiff.agent.v1.PullProgress
+	39, // 85: skiff.agent.v1.Images.Push:output_type -> skiff.agent.v1.PullProgress
+	41, // 86: skiff.agent.v1.Images.Save:output_type -> skiff.agent.v1.SaveChunk
+	44, // 87: skiff.agent.v1.Images.Import:output_type -> skiff.agent.v1.ImportResponse
+	46, // 88: skiff.agent.v1.Images.Prune:output_type -> skiff.agent.v1.PruneImagesResponse
+	59, // 89: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
+	60, // 90: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
+	2,  // 91: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
+	58, // 92: skiff.agent.v1.System.SetTime:output_type -> skiff.agent.v1.SetTimeResponse
+	64, // [64:93] is the sub-list for method output_type
+	35, // [35:64] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -4174,7 +4990,7 @@ func file_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_agent_proto_rawDesc), len(file_agent_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   54,
+			NumMessages:   67,
 			NumExtensions: 0,
 			NumServices:   3,
 		},

@@ -672,6 +672,11 @@ const (
 	Images_Inspect_FullMethodName = "/skiff.agent.v1.Images/Inspect"
 	Images_Tag_FullMethodName     = "/skiff.agent.v1.Images/Tag"
 	Images_Remove_FullMethodName  = "/skiff.agent.v1.Images/Remove"
+	Images_Pull_FullMethodName    = "/skiff.agent.v1.Images/Pull"
+	Images_Push_FullMethodName    = "/skiff.agent.v1.Images/Push"
+	Images_Save_FullMethodName    = "/skiff.agent.v1.Images/Save"
+	Images_Import_FullMethodName  = "/skiff.agent.v1.Images/Import"
+	Images_Prune_FullMethodName   = "/skiff.agent.v1.Images/Prune"
 )
 
 // ImagesClient is the client API for Images service.
@@ -684,6 +689,20 @@ type ImagesClient interface {
 	Inspect(ctx context.Context, in *ImageRef, opts ...grpc.CallOption) (*Image, error)
 	Tag(ctx context.Context, in *TagRequest, opts ...grpc.CallOption) (*Empty, error)
 	Remove(ctx context.Context, in *RemoveImageRequest, opts ...grpc.CallOption) (*RemoveImageResponse, error)
+	// Pull fetches an image from a registry; the stream carries docker's
+	// progress and ends with one message holding the result.
+	Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullProgress], error)
+	// Push sends a stored image to a registry, with progress as Pull's.
+	Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullProgress], error)
+	// Save streams one archive holding the images: docker-save's
+	// manifest.json and an OCI image layout's index.json side by side.
+	Save(ctx context.Context, in *SaveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SaveChunk], error)
+	// Import makes a one-layer image from a root filesystem tarball. The
+	// first message carries the options, the rest the tarball.
+	Import(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportChunk, ImportResponse], error)
+	// Prune removes dangling images (with all, every image no container
+	// uses) and the layers and blobs nothing needs any more.
+	Prune(ctx context.Context, in *PruneImagesRequest, opts ...grpc.CallOption) (*PruneImagesResponse, error)
 }
 
 type imagesClient struct {
@@ -747,6 +766,86 @@ func (c *imagesClient) Remove(ctx context.Context, in *RemoveImageRequest, opts 
 	return out, nil
 }
 
+func (c *imagesClient) Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullProgress], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Images_ServiceDesc.Streams[1], Images_Pull_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PullRequest, PullProgress]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_PullClient = grpc.ServerStreamingClient[PullProgress]
+
+func (c *imagesClient) Push(ctx context.Context, in *PushRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullProgress], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Images_ServiceDesc.Streams[2], Images_Push_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PushRequest, PullProgress]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_PushClient = grpc.ServerStreamingClient[PullProgress]
+
+func (c *imagesClient) Save(ctx context.Context, in *SaveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SaveChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Images_ServiceDesc.Streams[3], Images_Save_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[SaveRequest, SaveChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_SaveClient = grpc.ServerStreamingClient[SaveChunk]
+
+func (c *imagesClient) Import(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportChunk, ImportResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Images_ServiceDesc.Streams[4], Images_Import_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportChunk, ImportResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_ImportClient = grpc.ClientStreamingClient[ImportChunk, ImportResponse]
+
+func (c *imagesClient) Prune(ctx context.Context, in *PruneImagesRequest, opts ...grpc.CallOption) (*PruneImagesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PruneImagesResponse)
+	err := c.cc.Invoke(ctx, Images_Prune_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ImagesServer is the server API for Images service.
 // All implementations must embed UnimplementedImagesServer
 // for forward compatibility.
@@ -757,6 +856,20 @@ type ImagesServer interface {
 	Inspect(context.Context, *ImageRef) (*Image, error)
 	Tag(context.Context, *TagRequest) (*Empty, error)
 	Remove(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error)
+	// Pull fetches an image from a registry; the stream carries docker's
+	// progress and ends with one message holding the result.
+	Pull(*PullRequest, grpc.ServerStreamingServer[PullProgress]) error
+	// Push sends a stored image to a registry, with progress as Pull's.
+	Push(*PushRequest, grpc.ServerStreamingServer[PullProgress]) error
+	// Save streams one archive holding the images: docker-save's
+	// manifest.json and an OCI image layout's index.json side by side.
+	Save(*SaveRequest, grpc.ServerStreamingServer[SaveChunk]) error
+	// Import makes a one-layer image from a root filesystem tarball. The
+	// first message carries the options, the rest the tarball.
+	Import(grpc.ClientStreamingServer[ImportChunk, ImportResponse]) error
+	// Prune removes dangling images (with all, every image no container
+	// uses) and the layers and blobs nothing needs any more.
+	Prune(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
 	mustEmbedUnimplementedImagesServer()
 }
 
@@ -781,6 +894,21 @@ func (UnimplementedImagesServer) Tag(context.Context, *TagRequest) (*Empty, erro
 }
 func (UnimplementedImagesServer) Remove(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
+}
+func (UnimplementedImagesServer) Pull(*PullRequest, grpc.ServerStreamingServer[PullProgress]) error {
+	return status.Error(codes.Unimplemented, "method Pull not implemented")
+}
+func (UnimplementedImagesServer) Push(*PushRequest, grpc.ServerStreamingServer[PullProgress]) error {
+	return status.Error(codes.Unimplemented, "method Push not implemented")
+}
+func (UnimplementedImagesServer) Save(*SaveRequest, grpc.ServerStreamingServer[SaveChunk]) error {
+	return status.Error(codes.Unimplemented, "method Save not implemented")
+}
+func (UnimplementedImagesServer) Import(grpc.ClientStreamingServer[ImportChunk, ImportResponse]) error {
+	return status.Error(codes.Unimplemented, "method Import not implemented")
+}
+func (UnimplementedImagesServer) Prune(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Prune not implemented")
 }
 func (UnimplementedImagesServer) mustEmbedUnimplementedImagesServer() {}
 func (UnimplementedImagesServer) testEmbeddedByValue()                {}
@@ -882,6 +1010,64 @@ func _Images_Remove_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Images_Pull_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(PullRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImagesServer).Pull(m, &grpc.GenericServerStream[PullRequest, PullProgress]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_PullServer = grpc.ServerStreamingServer[PullProgress]
+
+func _Images_Push_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(PushRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImagesServer).Push(m, &grpc.GenericServerStream[PushRequest, PullProgress]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_PushServer = grpc.ServerStreamingServer[PullProgress]
+
+func _Images_Save_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(SaveRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImagesServer).Save(m, &grpc.GenericServerStream[SaveRequest, SaveChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_SaveServer = grpc.ServerStreamingServer[SaveChunk]
+
+func _Images_Import_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImagesServer).Import(&grpc.GenericServerStream[ImportChunk, ImportResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_ImportServer = grpc.ClientStreamingServer[ImportChunk, ImportResponse]
+
+func _Images_Prune_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PruneImagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ImagesServer).Prune(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Images_Prune_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ImagesServer).Prune(ctx, req.(*PruneImagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Images_ServiceDesc is the grpc.ServiceDesc for Images service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -905,12 +1091,36 @@ var Images_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Remove",
 			Handler:    _Images_Remove_Handler,
 		},
+		{
+			MethodName: "Prune",
+			Handler:    _Images_Prune_Handler,
+		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Load",
 			Handler:       _Images_Load_Handler,
 			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Pull",
+			Handler:       _Images_Pull_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Push",
+			Handler:       _Images_Push_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Save",
+			Handler:       _Images_Save_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Import",
+			Handler:       _Images_Import_Handler,
 			ClientStreams: true,
 		},
 	},

@@ -1,0 +1,147 @@
+package machine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/yamux"
+	"golang.org/x/sys/unix"
+
+	"github.com/skiffrun/skiff/guest/agent"
+)
+
+// agentRoot is the agent's state directory: the data disk's mount point.
+const agentRoot = "/var/lib/skiff"
+
+// Run is the machine's agent process, started by Init. It returns when
+// the agent has shut down (System.Shutdown, SIGTERM, the power button);
+// Init then powers the VM off.
+func Run(ctx context.Context) error {
+	cfg, cmdErr := ParseCmdline(readCmdline())
+	level := slog.LevelInfo
+	if cfg.Debug {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if cmdErr != nil {
+		log.Error("kernel command line", "err", cmdErr)
+	}
+	if cfg.Agent.Kind == "" {
+		return errors.New("no way to reach the host: the kernel command line needs skiff.agent=serial:<name> or vsock:<port>")
+	}
+	if !cfg.Time.IsZero() {
+		if err := SetClock(cfg.Time); err != nil {
+			log.Error("set the clock", "err", err)
+		}
+	}
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			log.Error("set the host name", "err", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, unix.SIGTERM, unix.SIGINT)
+	defer stop()
+	go watchPowerButton(ctx, log, stop)
+
+	if err := mountDataDisk(ctx, cfg.Disk, agentRoot, log); err != nil {
+		return err
+	}
+	if err := configureNetwork(ctx, cfg.Net, cfg.Hostname); err != nil {
+		log.Error("configure the network", "err", err)
+	}
+	for _, s := range cfg.Shares {
+		if err := mountShare(s); err != nil {
+			log.Error("mount share", "tag", s.Tag, "path", s.Path, "err", err)
+		}
+	}
+	seeds, _ := filepath.Glob("/images/*.tar")
+	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true})
+	if err != nil {
+		return err
+	}
+	lis := newSessionListener()
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(lis) }()
+	fmt.Fprintf(os.Stderr, "skiff-agent: ready (%.3fs after boot)\n", uptime().Seconds())
+	go connectLoop(ctx, cfg.Agent, lis, log)
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: signal received")
+	case <-a.Stopped():
+	case err := <-served:
+		log.Error("agent server ended", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a.Shutdown(sctx)
+	lis.Close()
+	unix.Sync()
+	return nil
+}
+
+// connectLoop keeps a yamux session with the host and feeds its streams
+// to lis, dialling again whenever the connection drops, until ctx ends.
+func connectLoop(ctx context.Context, t Transport, lis *sessionListener, log *slog.Logger) {
+	ycfg := yamux.DefaultConfig()
+	ycfg.EnableKeepAlive = true
+	ycfg.KeepAliveInterval = 10 * time.Second
+	ycfg.MaxStreamWindowSize = 1 << 20
+	ycfg.LogOutput = io.Discard
+	for ctx.Err() == nil {
+		conn, err := dialHost(ctx, t)
+		if err != nil {
+			return
+		}
+		closeOnCancel := context.AfterFunc(ctx, func() { conn.Close() })
+		err = session(ctx, conn, ycfg, lis, log)
+		closeOnCancel()
+		conn.Close()
+		if ctx.Err() != nil {
+			return
+		}
+		log.Debug("host connection ended; dialling again", "err", err)
+		if err != nil && !errors.Is(err, io.EOF) {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// session runs one connection: the handshake, then a yamux server whose
+// streams go to lis, until the connection drops.
+func session(ctx context.Context, conn hostConn, ycfg *yamux.Config, lis *sessionListener, log *slog.Logger) error {
+	if err := handshake(ctx, conn, conn, conn.idle); err != nil {
+		return err
+	}
+	sess, err := yamux.Server(conn, ycfg)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	log.Info("host connected", "transport", "yamux")
+	return lis.serve(sess)
+}
+
+// SetClock sets the machine's clock.
+func SetClock(t time.Time) error {
+	tv := unix.NsecToTimeval(t.UnixNano())
+	if err := unix.Settimeofday(&tv); err != nil {
+		return fmt.Errorf("settimeofday: %w", err)
+	}
+	return nil
+}
+
+func uptime() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}

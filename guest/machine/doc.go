@@ -1,0 +1,13 @@
+// Package machine makes skiff-agent the init of skiff's Linux VM: as PID 1
+// it moves the system from the initramfs onto a tmpfs root, mounts the
+// kernel filesystems, loads the kernel modules shipped in the initramfs,
+// reaps orphans and powers the VM off when the agent ends. The agent
+// process it starts reads the kernel command line, sets the clock, formats
+// and mounts the data disk, configures the network, mounts the shared
+// folders, and serves the agent's gRPC API to the host over one yamux
+// session on vsock or a virtio-serial port, dialling again whenever the
+// connection drops. Running containers is left to guest/agent.
+//
+// Only the parts that decide (command line, module order, handshake, share
+// mount options) build on every OS; the rest is Linux only.
+package machine

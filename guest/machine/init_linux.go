@@ -1,0 +1,350 @@
+package machine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// AgentCommand is the hidden skiff-agent subcommand that PID 1 starts as
+// the agent process.
+const AgentCommand = "machine-agent"
+
+// Init is the machine's PID 1. It never returns: it powers the VM off.
+func Init() {
+	logf("started")
+	if err := mountSystem(); err != nil {
+		fatal(err)
+	}
+	cfg, _ := ParseCmdline(readCmdline()) // the agent reports what is wrong
+	mods, err := openModules(cfg)
+	if err != nil {
+		logf("kernel modules: %v", err)
+	}
+	mods.load(mods.now, cfg.Debug)
+	// With console=hvc0, the console exists once virtio_console is loaded.
+	reopenConsole()
+	if err := switchRoot(); err != nil {
+		fatal(fmt.Errorf("move to a tmpfs root: %w", err))
+	}
+	// Ctrl-Alt-Del should reach the agent as a signal, not reset the VM.
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
+	go mods.load(mods.later, cfg.Debug)
+	code := superviseAgent()
+	logf("agent ended (%s); powering off", code)
+	powerOff()
+}
+
+// superviseAgent starts the agent as PID 1's child and reaps every other
+// process that ends up as PID 1's child (orphans), until the agent ends.
+// The agent's own children stay its own: their exit statuses reach
+// libcontainer and os/exec, not this loop.
+func superviseAgent() string {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGPWR, unix.SIGCHLD)
+	// The agent's binary is no longer on any path: the initramfs it came
+	// from is gone (switchRoot).
+	p, err := os.StartProcess("/proc/self/exe", []string{"/init", AgentCommand}, &os.ProcAttr{
+		Env:   append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+	})
+	if err != nil {
+		return fmt.Sprintf("start: %v", err)
+	}
+	for {
+		// Reap what has ended before waiting for the next signal, so a
+		// SIGCHLD that arrived before Notify is not missed.
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err != nil || pid <= 0 {
+				break
+			}
+			if pid == p.Pid {
+				if ws.Signaled() {
+					return "killed by " + ws.Signal().String()
+				}
+				return fmt.Sprintf("exit status %d", ws.ExitStatus())
+			}
+		}
+		switch sig := <-sigs; sig {
+		case unix.SIGCHLD:
+		default:
+			// SIGINT is Ctrl-Alt-Del; SIGPWR and SIGTERM ask for a
+			// power-off. The agent stops its containers first.
+			_ = p.Signal(unix.SIGTERM)
+		}
+	}
+}
+
+// switchRoot moves the initramfs's files onto a tmpfs and makes that the
+// root: pivot_root, which containers need, cannot leave the initramfs's
+// rootfs. The mounts made so far move along. Two things are deleted, not
+// copied: the agent's binary (this process runs it; children start it
+// from /proc/self/exe) and the kernel modules (opened already).
+func switchRoot() error {
+	const newRoot = "/.root"
+	if err := os.Mkdir(newRoot, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if err := unix.Mount("tmpfs", newRoot, "tmpfs", 0, "mode=0755"); err != nil {
+		return fmt.Errorf("mount tmpfs: %w", err)
+	}
+	var rootSt unix.Stat_t
+	if err := unix.Stat("/", &rootSt); err != nil {
+		return err
+	}
+	// File by file, so the memory the initramfs holds is freed as the
+	// copy grows.
+	var dirs []string
+	err := filepath.WalkDir("/", func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch p {
+		case "/":
+			return nil
+		case newRoot:
+			return filepath.SkipDir
+		case "/init":
+			return os.Remove(p)
+		case "/lib/modules":
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+			return filepath.SkipDir
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			return err
+		}
+		dst := newRoot + p
+		if st.Dev != rootSt.Dev {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				return err
+			}
+			if err := unix.Mount(p, dst, "", unix.MS_MOVE, ""); err != nil {
+				return fmt.Errorf("move mount %s: %w", p, err)
+			}
+			dirs = append(dirs, p)
+			return filepath.SkipDir
+		}
+		mode := st.Mode & 0o7777
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			dirs = append(dirs, p)
+			return os.Mkdir(dst, os.FileMode(mode)|os.ModeDir)
+		case unix.S_IFLNK:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(target, dst); err != nil {
+				return err
+			}
+		case unix.S_IFREG:
+			return moveFile(p, dst, mode)
+		default:
+			if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
+				return fmt.Errorf("mknod %s: %w", dst, err)
+			}
+		}
+		return os.Remove(p)
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		_ = os.Remove(dirs[i])
+	}
+	if err := os.Chdir(newRoot); err != nil {
+		return err
+	}
+	if err := unix.Mount(".", "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move root: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		return err
+	}
+	logf("moved to a tmpfs root")
+	return nil
+}
+
+func moveFile(src, dst string, mode uint32) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(dst, data, os.FileMode(mode)); err != nil {
+		return err
+	}
+	// WriteFile's mode is filtered by the umask.
+	if err := os.Chmod(dst, os.FileMode(mode)); err != nil {
+		return err
+	}
+	return os.Remove(src)
+}
+
+type mountPoint struct {
+	source, target, fstype string
+	flags                  uintptr
+	data                   string
+}
+
+var systemMounts = []mountPoint{
+	{"proc", "/proc", "proc", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
+	{"sysfs", "/sys", "sysfs", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, ""},
+	{"devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID, "mode=0755"},
+	{"devpts", "/dev/pts", "devpts", unix.MS_NOSUID | unix.MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666"},
+	{"shm", "/dev/shm", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
+	{"tmpfs", "/run", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=0755"},
+	{"tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
+	{"cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, "nsdelegate"},
+}
+
+// mountSystem mounts the kernel's file systems and enables every cgroup
+// controller for the cgroups below the root.
+func mountSystem() error {
+	for _, m := range systemMounts {
+		if err := os.MkdirAll(m.target, 0o755); err != nil {
+			return err
+		}
+		err := unix.Mount(m.source, m.target, m.fstype, m.flags, m.data)
+		if errors.Is(err, unix.EBUSY) {
+			continue // mounted by the kernel already
+		}
+		if err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.target, err)
+		}
+	}
+	for _, l := range [][2]string{{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"}, {"pts/ptmx", "/dev/ptmx"}} {
+		_ = os.Remove(l[1])
+		_ = os.Symlink(l[0], l[1])
+	}
+	return enableControllers("/sys/fs/cgroup")
+}
+
+// enableControllers turns on, for the children of the cgroup at dir,
+// every controller the kernel offers there.
+func enableControllers(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range strings.Fields(string(data)) {
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte("+"+c), 0); err != nil {
+			errs = append(errs, fmt.Errorf("enable cgroup controller %s: %w", c, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reopenConsole points stdio at /dev/console when the kernel started
+// init without it.
+func reopenConsole() {
+	if _, err := unix.FcntlInt(1, unix.F_GETFD, 0); err == nil {
+		return
+	}
+	fd, err := unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return
+	}
+	for i := range 3 {
+		_ = unix.Dup2(fd, i)
+	}
+	if fd > 2 {
+		unix.Close(fd)
+	}
+}
+
+func readCmdline() string {
+	b, _ := os.ReadFile("/proc/cmdline")
+	return string(b)
+}
+
+// logf writes a line on the console; the console is what the host keeps
+// as the machine's log.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "skiff-init: [%7.3fs] %s\n", uptime().Seconds(), fmt.Sprintf(format, args...))
+}
+
+func fatal(err error) {
+	logf("fatal: %v", err)
+	powerOff()
+}
+
+// powerOff syncs, unmounts what it can and turns the VM off.
+func powerOff() {
+	unix.Sync()
+	unmountAll()
+	unix.Sync()
+	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	// Without a power-off device the kernel halts; keep PID 1 alive so it
+	// does not panic with "Attempted to kill init".
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// unmountAll unmounts every mount below / (deepest first) and remounts
+// the rest read-only, so the data disk is clean at power-off.
+func unmountAll() {
+	data, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		f := strings.Fields(lines[i])
+		if len(f) < 3 || f[1] == "/" {
+			continue
+		}
+		switch f[2] {
+		case "proc", "sysfs", "devtmpfs", "devpts", "cgroup2":
+			continue
+		}
+		target := unescapeMount(f[1])
+		if err := unix.Unmount(target, 0); err != nil {
+			_ = unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_RDONLY, "")
+		}
+	}
+}
+
+// unescapeMount undoes the octal escapes of /proc/self/mounts ("\040").
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var v byte
+			ok := true
+			for _, c := range s[i+1 : i+4] {
+				if c < '0' || c > '7' {
+					ok = false
+					break
+				}
+				v = v*8 + byte(c-'0')
+			}
+			if ok {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,269 @@
+package machine
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/yamux"
+
+	"github.com/skiffrun/skiff/host/agentclient"
+	"github.com/skiffrun/skiff/host/relay"
+	"github.com/skiffrun/skiff/platform"
+)
+
+// DaemonCommand is the hidden skiff subcommand that runs a machine's host
+// daemon.
+const DaemonCommand = "__machine-daemon"
+
+// Daemon timings.
+const (
+	// vmStartTimeout bounds booting a VM to a connected agent; TCG on a
+	// busy host is slow.
+	vmStartTimeout = 3 * time.Minute
+	// relayWait is how long a CLI connection waits for the agent while the
+	// daemon dials it again.
+	relayWait = time.Minute
+	// vmStopTimeout is how long a VM has to power off when the daemon is
+	// told to stop before it is killed.
+	vmStopTimeout = 10 * time.Second
+)
+
+func (m *Machine) daemonArgs() []string {
+	return []string{DaemonCommand, "--home", m.home, "--machine", m.spec.Name, "--driver", m.spec.Driver}
+}
+
+// RunDaemon is the host daemon of a VM machine: it boots the VM, connects
+// to its agent, relays CLI connections on the machine's socket into
+// streams of one yamux session, keeps the machine's clock, dials again
+// when the channel drops, and returns when the VM has stopped (after an
+// agent Shutdown, or SIGTERM/SIGINT here). It records its state for
+// `skiff machine status`.
+func RunDaemon(ctx context.Context, o Options) (err error) {
+	m, err := New(o)
+	if err != nil {
+		return err
+	}
+	d, err := platform.Lookup(m.spec.Driver)
+	if err != nil {
+		return err
+	}
+	if _, ok := d.(platform.Detached); ok {
+		return fmt.Errorf("driver %q runs machines without a host daemon", m.spec.Driver)
+	}
+	if err := os.MkdirAll(m.spec.Dir, 0o700); err != nil {
+		return fmt.Errorf("create machine directory: %w", err)
+	}
+	if err := writeFileAtomic(m.daemonPIDFile(), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		return fmt.Errorf("write daemon pid file: %w", err)
+	}
+	pid := os.Getpid()
+	m.writeState(state{Status: Starting, PID: pid})
+	defer func() {
+		_ = os.Remove(m.spec.AgentSocket)
+		_ = os.Remove(m.daemonPIDFile())
+		if err != nil {
+			log.Printf("skiff: machine %q: %v", m.spec.Name, err)
+			m.writeState(state{Status: Error, Error: err.Error()})
+			return
+		}
+		m.writeState(state{Status: Stopped})
+	}()
+
+	ctx, stopSignals := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stopSignals()
+
+	spec, err := m.vmSpec()
+	if err != nil {
+		return err
+	}
+	startCtx, cancel := context.WithTimeout(ctx, vmStartTimeout)
+	defer cancel()
+	vm, err := d.Start(startCtx, spec)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), vmStopTimeout)
+		defer cancel()
+		_ = vm.Stop(sctx)
+	}()
+	began := time.Now()
+	rel := relay.New()
+	sess, err := m.connect(startCtx, vm, rel)
+	if err != nil {
+		return fmt.Errorf("%w%s", err, consoleTail(spec.Log, 5))
+	}
+	log.Printf("skiff: machine %q: agent connected %.2fs after boot", m.spec.Name, time.Since(began).Seconds())
+
+	_ = os.Remove(m.spec.AgentSocket)
+	l, err := net.Listen("unix", m.spec.AgentSocket)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.spec.AgentSocket, err)
+	}
+	defer l.Close()
+	if err := os.Chmod(m.spec.AgentSocket, 0o600); err != nil {
+		return fmt.Errorf("restrict %s: %w", m.spec.AgentSocket, err)
+	}
+	go func() { _ = rel.Serve(l, relayWait) }()
+	m.writeState(state{Status: Running, PID: pid})
+
+	vmDone := make(chan error, 1)
+	go func() { vmDone <- vm.Wait(context.Background()) }()
+	for {
+		select {
+		case werr := <-vmDone:
+			if werr != nil {
+				return fmt.Errorf("the machine stopped: %w%s", werr, consoleTail(spec.Log, 5))
+			}
+			return nil
+		case <-ctx.Done():
+			log.Printf("skiff: machine %q: stopping", m.spec.Name)
+			return nil
+		case <-sess.CloseChan():
+			log.Printf("skiff: machine %q: lost the agent; connecting again", m.spec.Name)
+			select {
+			case werr := <-vmDone:
+				vmDone <- werr
+				continue
+			case <-time.After(100 * time.Millisecond):
+			}
+			rctx, cancel := context.WithTimeout(ctx, vmStartTimeout)
+			sess, err = m.connect(rctx, vm, rel)
+			cancel()
+			if err != nil {
+				// A VM that powered off (after Shutdown) is a clean stop.
+				wctx, wcancel := context.WithTimeout(context.Background(), time.Second)
+				werr := vm.Wait(wctx)
+				wcancel()
+				if werr == nil || ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+}
+
+// connect dials the agent, does the handshake, starts the session, sets
+// the machine's clock, and keeps it set for as long as the session lives.
+func (m *Machine) connect(ctx context.Context, vm platform.Machine, rel *relay.Relay) (*yamux.Session, error) {
+	for {
+		conn, err := vm.AgentConn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("connect to the agent: %w", err)
+		}
+		sess, err := relay.Connect(ctx, conn, log.Writer())
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			log.Printf("skiff: machine %q: %v; trying again", m.spec.Name, err)
+			continue
+		}
+		rel.SetSession(sess)
+		go m.keepTime(sess)
+		return sess, nil
+	}
+}
+
+// keepTime sets the machine's clock now and whenever clock says so, until
+// the session ends.
+func (m *Machine) keepTime(sess *yamux.Session) {
+	c, err := agentclient.New(m.spec.AgentSocket, func(context.Context) (net.Conn, error) { return sess.OpenStream() })
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	var clk clock
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-sess.CloseChan()
+		cancel()
+	}()
+	tick := time.NewTicker(clockTick)
+	defer tick.Stop()
+	for {
+		if clk.due(time.Now()) {
+			if err := clk.sync(ctx, c.System); err != nil && ctx.Err() == nil {
+				log.Printf("skiff: machine %q: set the clock: %v", m.spec.Name, err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// consoleTail returns the last n lines of the console log, indented under
+// a heading, for an error message; "" when there are none.
+func consoleTail(path string, n int) string {
+	lines := lastLines(path, n)
+	if len(lines) == 0 {
+		return ""
+	}
+	return "; the machine's console (" + path + ") ends:\n  " + strings.Join(lines, "\n  ")
+}
+
+func lastLines(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 64<<10 {
+		_, _ = f.Seek(-64<<10, 2)
+	}
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// writeFileAtomic writes a temp file beside path, syncs it and renames it
+// into place.
+func writeFileAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+var errDaemonExited = errors.New("the machine's host daemon exited")

@@ -1,0 +1,61 @@
+package machine
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Statuses of a machine.
+const (
+	Running  Status = "running"
+	Stopped  Status = "stopped"
+	Starting Status = "starting"
+	Error    Status = "error"
+)
+
+// state is what the host daemon records in state.json for status to read.
+type state struct {
+	Status  Status    `json:"status"`
+	PID     int       `json:"pid"`
+	Error   string    `json:"error,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+func (m *Machine) statePath() string     { return filepath.Join(m.spec.Dir, "state.json") }
+func (m *Machine) daemonPIDFile() string { return filepath.Join(m.spec.Dir, "daemon.pid") }
+func (m *Machine) consoleLog() string    { return filepath.Join(m.spec.Dir, "console.log") }
+func (m *Machine) daemonLog() string     { return filepath.Join(m.spec.Dir, "daemon.log") }
+
+func (m *Machine) writeState(s state) {
+	s.Updated = time.Now().UTC()
+	if b, err := json.Marshal(s); err == nil {
+		_ = writeFileAtomic(m.statePath(), b)
+	}
+}
+
+func (m *Machine) readState() state {
+	var s state
+	if b, err := os.ReadFile(m.statePath()); err == nil {
+		_ = json.Unmarshal(b, &s)
+	}
+	return s
+}
+
+// vmStatus derives a VM machine's status from what can be observed: the
+// socket answering, the daemon alive, and the daemon's last record.
+func vmStatus(answers, daemonAlive bool, last state) Status {
+	switch {
+	case answers && daemonAlive:
+		return Running
+	case daemonAlive:
+		return Starting
+	case last.Status == Error:
+		return Error
+	case last.Status == Running || last.Status == Starting:
+		// The daemon died without saying why.
+		return Error
+	}
+	return Stopped
+}

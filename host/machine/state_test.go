@@ -1,0 +1,27 @@
+package machine
+
+import "testing"
+
+func TestVMStatus(t *testing.T) {
+	tests := []struct {
+		name           string
+		answers, alive bool
+		last           Status
+		want           Status
+	}{
+		{"never started", false, false, "", Stopped},
+		{"booting", false, true, Starting, Starting},
+		{"serving", true, true, Running, Running},
+		{"powered off", false, false, Stopped, Stopped},
+		{"failed to boot", false, false, Error, Error},
+		{"daemon killed while running", false, false, Running, Error},
+		{"stale socket, no daemon", true, false, Stopped, Stopped},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := vmStatus(tc.answers, tc.alive, state{Status: tc.last}); got != tc.want {
+				t.Errorf("vmStatus = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,266 @@
+package qemu
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/skiffrun/skiff/platform"
+)
+
+// Name is the name the driver registers under.
+const Name = "qemu"
+
+// Defaults for what the spec leaves open.
+const (
+	DefaultCPUs      = 2
+	DefaultMemoryMiB = 2048
+	// SerialPortName is the agent's virtio-serial port, as the guest sees it.
+	SerialPortName = "skiff.agent"
+	// firstVsockPort is where per-machine vsock ports start.
+	firstVsockPort = 10000
+)
+
+// Host is what the command line depends on besides the spec: the time,
+// the accelerator and what the host offers. Tests pass a fixed one.
+type Host struct {
+	// Now is the host's time at boot.
+	Now time.Time
+	// Accel is "kvm", "hvf" or "tcg".
+	Accel string
+	// TSCkHz is the host's TSC rate (amd64), 0 when unknown.
+	TSCkHz int64
+	// QEMU is the qemu-system binary for the spec's architecture.
+	QEMU string
+	// Virtiofsd is the virtiofsd binary, "" when there is none; shares
+	// then use 9p.
+	Virtiofsd string
+	// VhostVsock reports whether /dev/vhost-vsock is usable.
+	VhostVsock bool
+}
+
+// Command is what Start runs: QEMU, and one virtiofsd per virtiofs share,
+// which must be listening before QEMU starts.
+type Command struct {
+	QEMU      []string
+	Virtiofsd [][]string
+	// VsockCID is the guest's vsock CID, 0 without vsock.
+	VsockCID uint32
+}
+
+// Resolve fills in what spec leaves to the driver: size, agent transport,
+// share types, and the data disk's device name.
+func Resolve(spec platform.MachineSpec, h Host) platform.MachineSpec {
+	if spec.CPUs == 0 {
+		spec.CPUs = DefaultCPUs
+	}
+	if spec.MemoryMiB == 0 {
+		spec.MemoryMiB = DefaultMemoryMiB
+	}
+	if spec.Agent.IsZero() {
+		if h.VhostVsock {
+			spec.Agent.VsockPort = firstVsockPort + vsockCID(spec.Dir)%50000
+		} else {
+			spec.Agent = platform.AgentTransport{SerialPort: SerialPortName, SerialSocket: filepath.Join(spec.Dir, "agent.serial.sock")}
+		}
+	}
+	shares := make([]platform.Share, len(spec.Shares))
+	for i, sh := range spec.Shares {
+		if sh.Type == "" {
+			sh.Type = platform.Share9P
+			if h.Virtiofsd != "" {
+				sh.Type = platform.ShareVirtiofs
+			}
+		}
+		shares[i] = sh
+	}
+	spec.Shares = shares
+	if spec.Disk.Path != "" && spec.Disk.Device == "" {
+		spec.Disk.Device = "vda"
+	}
+	return spec
+}
+
+// vsockCID derives a guest CID from the machine's directory, so machines
+// of one host do not collide; CIDs 0-2 are reserved.
+func vsockCID(dir string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(dir))
+	return 3 + h.Sum32()%(1<<24)
+}
+
+// board holds the per-architecture pieces of the command line.
+type board struct {
+	machine string // -M value, without memory-backend
+	cpu     string // -cpu under TCG
+	bus     string // device suffix: "device" (virtio-mmio) or "pci"
+	console []string
+	// serialBus reports whether console made the virtio-serial bus vser0.
+	serialBus bool
+	args      string // the driver's own kernel arguments
+}
+
+func boardFor(spec platform.MachineSpec, h Host) (board, error) {
+	switch spec.Arch {
+	case "amd64":
+		b := board{
+			machine:   "microvm,acpi=on",
+			bus:       "device",
+			console:   []string{"-device", "virtio-serial-device,id=vser0", "-device", "virtconsole,bus=vser0.0,chardev=con"},
+			serialBus: true,
+			args:      "console=hvc0 panic=-1",
+		}
+		if h.TSCkHz > 0 {
+			// Under TCG, the guest's TSC calibration against the PIT fails
+			// at random and the boot hangs; the TCG TSC runs at the host's
+			// rate, so tell the kernel that rate.
+			b.args += fmt.Sprintf(" tsc_early_khz=%d tsc=reliable", h.TSCkHz)
+		}
+		return b, nil
+	case "arm64":
+		return board{
+			machine: "virt",
+			cpu:     "cortex-a57", // -cpu max emulates pointer authentication slowly
+			bus:     "pci",
+			console: []string{"-serial", "chardev:con"},
+			args:    "console=ttyAMA0 panic=-1",
+		}, nil
+	}
+	return board{}, fmt.Errorf("qemu: no machine type for architecture %q", spec.Arch)
+}
+
+// Build translates a resolved, valid spec into the command lines to run.
+func Build(spec platform.MachineSpec, h Host) (Command, error) {
+	b, err := boardFor(spec, h)
+	if err != nil {
+		return Command{}, err
+	}
+	var cmd Command
+	dev := func(name string) string { return name + "-" + b.bus }
+	virtiofs := false
+	for _, sh := range spec.Shares {
+		virtiofs = virtiofs || sh.Type == platform.ShareVirtiofs
+	}
+	machine := b.machine
+	if virtiofs {
+		// vhost-user devices need the guest's RAM in shared memory.
+		machine += ",memory-backend=mem"
+	}
+	a := []string{h.QEMU,
+		"-name", "skiff-" + spec.Name,
+		"-accel", h.Accel,
+		"-M", machine,
+	}
+	switch {
+	case h.Accel == "kvm" || h.Accel == "hvf":
+		a = append(a, "-cpu", "host")
+	case b.cpu != "":
+		a = append(a, "-cpu", b.cpu)
+	}
+	if b.bus == "device" {
+		// microvm's virtio-mmio defaults to legacy virtio, which vhost-user
+		// backends refuse and which makes virtio-serial slower.
+		a = append(a, "-global", "virtio-mmio.force-legacy=false")
+	}
+	a = append(a,
+		"-m", strconv.Itoa(spec.MemoryMiB),
+		"-smp", strconv.Itoa(spec.CPUs),
+		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+	)
+	if virtiofs {
+		a = append(a, "-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", spec.MemoryMiB))
+	}
+	kargs := []string{b.args}
+	if b.serialBus {
+		// hvc0 exists only once the guest has loaded virtio_console; until
+		// then the UART is the console (without one, the guest's init has
+		// no /dev/console and the boot fails), kept in console-early.log.
+		kargs = []string{"console=ttyS0 " + b.args}
+		a = append(a, "-serial", "file:"+opt(filepath.Join(spec.Dir, "console-early.log")))
+	}
+	if !spec.Debug {
+		kargs = append(kargs, "quiet")
+	}
+	kargs = append(kargs, platform.GuestArgs(spec, h.Now)...)
+	kargs = append(kargs, spec.KernelArgs...)
+	a = append(a,
+		"-kernel", spec.Kernel,
+		"-initrd", spec.Initrd,
+		"-append", strings.Join(kargs, " "),
+		"-chardev", "file,id=con,path="+opt(spec.Log)+",append=on",
+	)
+	a = append(a, b.console...)
+	a = append(a, "-qmp", "unix:"+opt(QMPSocket(spec))+",server=on,wait=off")
+
+	if spec.Agent.VsockPort != 0 {
+		cmd.VsockCID = vsockCID(spec.Dir)
+		a = append(a, "-device", fmt.Sprintf("%s,guest-cid=%d", dev("vhost-vsock"), cmd.VsockCID))
+	} else {
+		if !b.serialBus {
+			a = append(a, "-device", dev("virtio-serial")+",id=vser0")
+		}
+		a = append(a,
+			"-chardev", "socket,id=agent,path="+opt(spec.Agent.SerialSocket)+",server=on,wait=off",
+			"-device", "virtserialport,bus=vser0.0,chardev=agent,name="+spec.Agent.SerialPort,
+		)
+	}
+	if spec.Disk.Path != "" {
+		a = append(a,
+			"-drive", "file="+opt(spec.Disk.Path)+",if=none,id=data,format=raw,discard=unmap,detect-zeroes=unmap",
+			"-device", dev("virtio-blk")+",drive=data",
+		)
+	}
+	for i, sh := range spec.Shares {
+		id := "fs" + strconv.Itoa(i)
+		switch sh.Type {
+		case platform.ShareVirtiofs:
+			sock := filepath.Join(spec.Dir, id+".sock")
+			a = append(a,
+				"-chardev", "socket,id="+id+",path="+opt(sock),
+				"-device", dev("vhost-user-fs")+",queue-size=1024,chardev="+id+",tag="+sh.Tag,
+			)
+			cmd.Virtiofsd = append(cmd.Virtiofsd, []string{h.Virtiofsd,
+				"--socket-path=" + sock, "-o", "source=" + fuseOpt(sh.HostPath), "-o", "cache=auto", "-o", "sandbox=namespace",
+			})
+		case platform.Share9P:
+			fsdev := "local,id=" + id + ",path=" + opt(sh.HostPath) + ",security_model=none"
+			if sh.ReadOnly {
+				fsdev += ",readonly=on"
+			}
+			a = append(a, "-fsdev", fsdev, "-device", dev("virtio-9p")+",fsdev="+id+",mount_tag="+sh.Tag)
+		default:
+			return Command{}, fmt.Errorf("qemu: share %s: QEMU cannot serve %s shares", sh.HostPath, sh.Type)
+		}
+	}
+	switch spec.Network.Mode {
+	case platform.NetworkNAT:
+		pfx, err := netip.ParsePrefix(spec.Network.Address)
+		if err != nil {
+			return Command{}, fmt.Errorf("qemu: network address: %w", err)
+		}
+		a = append(a,
+			"-netdev", fmt.Sprintf("user,id=n0,net=%s,host=%s,dns=%s,dhcpstart=%s", pfx.Masked(), spec.Network.Gateway, spec.Network.DNS, pfx.Addr()),
+			"-device", dev("virtio-net")+",netdev=n0",
+		)
+	case "", platform.NetworkNone:
+	}
+	cmd.QEMU = a
+	return cmd, nil
+}
+
+// opt escapes a value for QEMU's comma-separated options, where a comma
+// is written twice.
+func opt(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+
+// fuseOpt escapes a value for virtiofsd's -o list, where a comma is
+// written with a backslash.
+func fuseOpt(s string) string {
+	return strings.NewReplacer(`\`, `\\`, ",", `\,`).Replace(s)
+}
+
+// QMPSocket is the machine's QMP control socket.
+func QMPSocket(spec platform.MachineSpec) string { return filepath.Join(spec.Dir, "qmp.sock") }

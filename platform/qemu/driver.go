@@ -1,0 +1,424 @@
+//go:build linux || darwin
+
+package qemu
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skiffrun/skiff/platform"
+)
+
+func init() { platform.Register(Name, Driver{}) }
+
+// Driver boots machines under QEMU.
+type Driver struct{}
+
+var (
+	_ platform.Accelerated = Driver{}
+	_ platform.Machine     = (*machine)(nil)
+)
+
+// pollInterval paces the waits for sockets to appear and to answer.
+const pollInterval = 20 * time.Millisecond
+
+// killGrace is how long a killed QEMU gets to be reaped.
+const killGrace = 5 * time.Second
+
+// Accelerated reports whether a trial boot of spec's kernel under KVM
+// reaches init (cached per host boot in the skiff home).
+func (Driver) Accelerated(ctx context.Context, spec platform.MachineSpec) bool {
+	if runtime.GOOS != "linux" || spec.Arch != runtime.GOARCH || spec.Kernel == "" {
+		return false
+	}
+	qemu, err := exec.LookPath(binary(spec.Arch))
+	if err != nil {
+		return false
+	}
+	p := prober{devKVM: canOpenKVM, bootID: bootID, run: runProbe, cache: probeCache(spec)}
+	return p.works(ctx, probeArgs(spec, qemu))
+}
+
+// probeCache is $SKIFF_HOME/kvm-probe.json: the machine directory is
+// $SKIFF_HOME/machines/NAME.
+func probeCache(spec platform.MachineSpec) string {
+	return filepath.Join(filepath.Dir(filepath.Dir(spec.Dir)), "kvm-probe.json")
+}
+
+func binary(arch string) string {
+	if arch == "arm64" {
+		return "qemu-system-aarch64"
+	}
+	return "qemu-system-x86_64"
+}
+
+// Start verifies the guest image, creates the data disk on first start,
+// starts one virtiofsd per virtiofs share and then QEMU, and returns the
+// running machine. The agent is not waited for.
+func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.Machine, err error) {
+	if spec.Arch == "" {
+		spec.Arch = runtime.GOARCH
+	}
+	qemu, err := exec.LookPath(binary(spec.Arch))
+	if err != nil {
+		return nil, fmt.Errorf("%s not found (%w); install QEMU (Debian: apt-get install qemu-system-x86 qemu-system-arm)", binary(spec.Arch), err)
+	}
+	h := Host{Now: time.Now(), Accel: "tcg", QEMU: qemu, TSCkHz: tscKHz(), Virtiofsd: findVirtiofsd(), VhostVsock: vhostVsock()}
+	if d.Accelerated(ctx, spec) {
+		h.Accel = "kvm"
+	} else {
+		log.Printf("skiff: KVM does not work on this host; machine %q runs under TCG emulation, several times slower", spec.Name)
+	}
+	if spec.Arch != "amd64" {
+		h.TSCkHz = 0
+	}
+	spec = Resolve(spec, h)
+	if err := spec.ValidateVM(); err != nil {
+		return nil, err
+	}
+	if err := VerifyImage(spec.Kernel, spec.Initrd); err != nil {
+		return nil, err
+	}
+	cmd, err := Build(spec, h)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create machine directory: %w", err)
+	}
+	if spec.Disk.Path != "" {
+		if err := ensureDisk(spec.Disk); err != nil {
+			return nil, err
+		}
+	}
+	m := &machine{spec: spec, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			m.kill()
+		}
+	}()
+	m.removeSockets()
+	if spec.Agent.VsockPort != 0 {
+		// The guest dials out at boot: listen before it can.
+		if m.vsock, err = listenVsock(cmd.VsockCID, spec.Agent.VsockPort); err != nil {
+			return nil, fmt.Errorf("listen for the agent on vsock port %d: %w", spec.Agent.VsockPort, err)
+		}
+	}
+	helperLog, err := os.OpenFile(filepath.Join(spec.Dir, "qemu.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open qemu log: %w", err)
+	}
+	defer helperLog.Close()
+	fmt.Fprintf(helperLog, "%s skiff: starting %s\n", time.Now().UTC().Format(time.RFC3339), strings.Join(cmd.QEMU, " "))
+	for _, argv := range cmd.Virtiofsd {
+		p, err := startHelper(argv, helperLog)
+		if err != nil {
+			return nil, fmt.Errorf("start virtiofsd: %w", err)
+		}
+		m.helpers = append(m.helpers, p)
+		if err := waitSocket(ctx, strings.TrimPrefix(argv[1], "--socket-path="), p); err != nil {
+			return nil, fmt.Errorf("virtiofsd for %s: %w; its log is %s", argv[3], err, helperLog.Name())
+		}
+	}
+	if f, err := os.OpenFile(spec.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+		fmt.Fprintf(f, "%s skiff: booting machine %q (%s)\n", time.Now().UTC().Format(time.RFC3339), spec.Name, h.Accel)
+		f.Close()
+	}
+	m.qemu = exec.Command(cmd.QEMU[0], cmd.QEMU[1:]...)
+	m.qemu.Stdout, m.qemu.Stderr = helperLog, helperLog
+	m.qemu.SysProcAttr = sysProcAttr()
+	if err := m.qemu.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cmd.QEMU[0], err)
+	}
+	go m.reap(helperLog.Name())
+	return m, nil
+}
+
+// ensureDisk creates the data disk as a sparse file, or grows it to its
+// size; it never shrinks one, which would cut the guest's file system.
+func ensureDisk(d platform.Disk) error {
+	f, err := os.OpenFile(d.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create data disk: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("data disk: %w", err)
+	}
+	if st.Size() < d.SizeBytes {
+		if err := f.Truncate(d.SizeBytes); err != nil {
+			return fmt.Errorf("size data disk: %w", err)
+		}
+	}
+	return nil
+}
+
+func startHelper(argv []string, logf *os.File) (*exec.Cmd, error) {
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Stdout, c.Stderr = logf, logf
+	c.SysProcAttr = sysProcAttr()
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// waitSocket waits until path accepts connections, p exits, or ctx ends.
+func waitSocket(ctx context.Context, path string, p *exec.Cmd) error {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if p.ProcessState != nil {
+			return errors.New("it exited")
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("its socket %s did not appear: %w", path, ctx.Err())
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// machine is a running QEMU and its helpers, owned by this process.
+type machine struct {
+	spec    platform.MachineSpec
+	qemu    *exec.Cmd
+	helpers []*exec.Cmd
+	vsock   net.Listener
+
+	done    chan struct{} // closed once QEMU has exited and been reaped
+	exitErr error
+
+	stopOnce sync.Once
+}
+
+func (m *machine) reap(logPath string) {
+	err := m.qemu.Wait()
+	if err != nil {
+		m.exitErr = fmt.Errorf("qemu exited: %w%s", err, lastLine(logPath))
+	}
+	for _, h := range m.helpers {
+		_ = h.Process.Kill()
+		_ = h.Wait()
+	}
+	close(m.done)
+}
+
+// AgentConn connects to the host end of the agent's channel: the
+// virtio-serial port's unix socket (QEMU is the server), or the next
+// connection the guest makes to the vsock listener.
+func (m *machine) AgentConn(ctx context.Context) (net.Conn, error) {
+	if m.vsock != nil {
+		return acceptCtx(ctx, m.vsock, m.done)
+	}
+	var d net.Dialer
+	for {
+		select {
+		case <-m.done:
+			return nil, m.stoppedErr()
+		default:
+		}
+		c, err := d.DialContext(ctx, "unix", m.spec.Agent.SerialSocket)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect to the agent of machine %q: %w", m.spec.Name, ctx.Err())
+		case <-m.done:
+			return nil, m.stoppedErr()
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+func (m *machine) stoppedErr() error {
+	if m.exitErr != nil {
+		return fmt.Errorf("machine %q stopped: %w", m.spec.Name, m.exitErr)
+	}
+	return fmt.Errorf("machine %q stopped", m.spec.Name)
+}
+
+func acceptCtx(ctx context.Context, l net.Listener, done <-chan struct{}) (net.Conn, error) {
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := l.Accept()
+		ch <- result{c, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.c, r.err
+	case <-ctx.Done():
+		l.Close()
+		return nil, ctx.Err()
+	case <-done:
+		l.Close()
+		return nil, errors.New("machine stopped")
+	}
+}
+
+// Wait returns once QEMU has exited: nil when the guest powered off.
+func (m *machine) Wait(ctx context.Context) error {
+	select {
+	case <-m.done:
+		return m.exitErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stop presses the virtual power button, waits for QEMU to exit until ctx
+// ends, then kills it, its helpers, and removes their sockets.
+func (m *machine) Stop(ctx context.Context) error {
+	select {
+	case <-m.done:
+	default:
+		if err := powerdown(ctx, QMPSocket(m.spec)); err != nil {
+			log.Printf("skiff: machine %q: power button: %v", m.spec.Name, err)
+		}
+		select {
+		case <-m.done:
+		case <-ctx.Done():
+			m.kill()
+		}
+	}
+	m.stopOnce.Do(func() {
+		if m.vsock != nil {
+			m.vsock.Close()
+		}
+		m.removeSockets()
+	})
+	return nil
+}
+
+// kill ends QEMU and the helpers at once and waits for them.
+func (m *machine) kill() {
+	if m.qemu != nil && m.qemu.Process != nil {
+		_ = m.qemu.Process.Kill()
+		select {
+		case <-m.done:
+		case <-time.After(killGrace):
+		}
+	} else {
+		for _, h := range m.helpers {
+			_ = h.Process.Kill()
+			_ = h.Wait()
+		}
+	}
+	m.removeSockets()
+}
+
+func (m *machine) removeSockets() {
+	paths := []string{QMPSocket(m.spec)}
+	if m.spec.Agent.SerialSocket != "" {
+		paths = append(paths, m.spec.Agent.SerialSocket)
+	}
+	for i := range m.spec.Shares {
+		paths = append(paths, filepath.Join(m.spec.Dir, "fs"+strconv.Itoa(i)+".sock"))
+	}
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Printf("skiff: remove %s: %v", p, err)
+		}
+	}
+}
+
+// powerdown asks QEMU, over QMP, to press the ACPI power button.
+func powerdown(ctx context.Context, sock string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", sock)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	r := bufio.NewReader(c)
+	if _, err := r.ReadBytes('\n'); err != nil { // the greeting
+		return err
+	}
+	for _, cmd := range []string{"qmp_capabilities", "system_powerdown"} {
+		b, _ := json.Marshal(map[string]string{"execute": cmd})
+		if _, err := c.Write(append(b, '\n')); err != nil {
+			return err
+		}
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(line), `"error"`) {
+			return fmt.Errorf("%s: %s", cmd, strings.TrimSpace(string(line)))
+		}
+	}
+	return nil
+}
+
+// lastLine returns ": " and the last non-empty line of the file at path.
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
+		return ": " + l
+	}
+	return ""
+}
+
+// tscKHz is the host's TSC rate as /proc/cpuinfo's "cpu MHz" gives it.
+func tscKHz() int64 {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "cpu MHz" {
+			mhz, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				return 0
+			}
+			return int64(mhz*1000 + 0.5)
+		}
+	}
+	return 0
+}
+
+// findVirtiofsd looks for QEMU's bundled C daemon, then the Rust one.
+func findVirtiofsd() string {
+	for _, p := range []string{"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd", "/usr/lib/virtiofsd"} {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("virtiofsd"); err == nil {
+		return p
+	}
+	return ""
+}

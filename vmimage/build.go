@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/skiffrun/skiff/vmimage/cpio"
+	"github.com/skiffrun/skiff/vmimage/kernel"
+)
+
+// archInfo is what differs between the architectures.
+type archInfo struct {
+	// kernelMeta is Debian's metapackage of the generic kernel flavour.
+	kernelMeta string
+	// kernelFile is the boot file's name in the output.
+	kernelFile string
+	// unpack turns the package's vmlinuz into kernelFile's content.
+	unpack func([]byte) ([]byte, error)
+}
+
+var arches = map[string]archInfo{
+	"amd64": {kernelMeta: "linux-image-amd64", kernelFile: "vmlinux", unpack: kernel.VMLinux},
+	"arm64": {kernelMeta: "linux-image-arm64", kernelFile: "Image", unpack: kernel.Image},
+}
+
+// mkfsPackages hold mkfs.ext4 and the libraries it loads. Which library
+// each file needs is read from the ELF files; these are only where to look.
+var mkfsPackages = []string{"e2fsprogs", "libext2fs2", "libcom-err2", "libblkid1", "libuuid1", "libc6"}
+
+// Manifest describes one architecture's boot files, for the host to check
+// before it boots them. It is written as build/vmimage/<arch>/manifest.json.
+type Manifest struct {
+	Arch          string `json:"arch"`
+	KernelVersion string `json:"kernel_version"`
+	// KernelPackage is the Debian package and version the kernel and
+	// modules come from.
+	KernelPackage string   `json:"kernel_package"`
+	Kernel        FileInfo `json:"kernel"`
+	Initramfs     FileInfo `json:"initramfs"`
+}
+
+// FileInfo names a file next to the manifest and pins its content.
+type FileInfo struct {
+	File   string `json:"file"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// initramfsFile is the initramfs's name in the output.
+const initramfsFile = "initramfs.cpio.gz"
+
+type buildPaths struct {
+	agent, image, out, cache string
+}
+
+func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err error) {
+	ai := arches[arch]
+	agentBin, err := os.ReadFile(p.agent)
+	if err != nil {
+		return nil, fmt.Errorf("read the agent (make agent builds it): %w", err)
+	}
+	image, err := os.ReadFile(p.image)
+	if err != nil {
+		return nil, fmt.Errorf("read the bundled image (make images builds it): %w", err)
+	}
+	work, err := os.MkdirTemp("", "vmimage-"+arch+"-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	kpkg, err := resolveDepends(ctx, ai.kernelMeta, arch, "linux-image-")
+	if err != nil {
+		return nil, err
+	}
+	pkgs := append([]string{kpkg}, mkfsPackages...)
+	debs, err := download(ctx, p.cache, arch, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	kroot := filepath.Join(work, "kernel")
+	if err := extractDeb(ctx, debs[0].file, kroot); err != nil {
+		return nil, err
+	}
+	kver := strings.TrimPrefix(kpkg, "linux-image-")
+	vmlinuz, err := os.ReadFile(filepath.Join(kroot, "boot", "vmlinuz-"+kver))
+	if err != nil {
+		return nil, fmt.Errorf("kernel package %s: %w", kpkg, err)
+	}
+	kernelBytes, err := ai.unpack(vmlinuz)
+	if err != nil {
+		return nil, fmt.Errorf("unpack kernel %s: %w", kver, err)
+	}
+	mods, err := moduleEntries(ctx, kroot, kver, wantedModules)
+	if err != nil {
+		return nil, err
+	}
+
+	uroot := filepath.Join(work, "userland")
+	for _, d := range debs[1:] {
+		if err := extractDeb(ctx, d.file, uroot); err != nil {
+			return nil, err
+		}
+	}
+	mkfs, err := mkfsEntries(uroot)
+	if err != nil {
+		return nil, err
+	}
+
+	entries := []cpio.Entry{
+		{Path: "init", Kind: cpio.File, Mode: 0o755, Data: agentBin},
+		{Path: "dev/console", Kind: cpio.CharDev, Mode: 0o600, Major: 5, Minor: 1},
+		{Path: "images/busybox-" + arch + ".tar", Kind: cpio.File, Mode: 0o644, Data: image},
+	}
+	entries = append(entries, mods...)
+	entries = append(entries, mkfs...)
+	initramfs, err := compressedArchive(entries)
+	if err != nil {
+		return nil, err
+	}
+
+	m := &Manifest{
+		Arch:          arch,
+		KernelVersion: kver,
+		KernelPackage: kpkg + " " + debs[0].version,
+		Kernel:        fileInfo(ai.kernelFile, kernelBytes),
+		Initramfs:     fileInfo(initramfsFile, initramfs),
+	}
+	manifest, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(p.out, 0o755); err != nil {
+		return nil, err
+	}
+	// The manifest goes last: a reader that sees it sees the files it names.
+	os.Remove(filepath.Join(p.out, "manifest.json"))
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{ai.kernelFile, kernelBytes}, {initramfsFile, initramfs}, {"manifest.json", append(manifest, '\n')}} {
+		if err := writeFileAtomic(filepath.Join(p.out, f.name), f.data); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// compressedArchive is the gzip'd newc archive of entries, with no name or
+// timestamp in the gzip header so the bytes depend on the entries only.
+func compressedArchive(entries []cpio.Entry) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if err := cpio.Write(zw, entries); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func fileInfo(name string, data []byte) FileInfo {
+	sum := sha256.Sum256(data)
+	return FileInfo{File: name, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+}
+
+func writeFileAtomic(name string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}
+
+// rel makes an absolute in-archive path relative ("/lib/x" → "lib/x").
+func rel(p string) string { return strings.TrimPrefix(path.Clean(p), "/") }

@@ -1,0 +1,58 @@
+// Command vmimage builds the machine's boot files for each architecture
+// into build/vmimage/<arch>/: the kernel of Debian's generic flavour
+// (which has every transport skiff uses: virtio, vsock, 9p, virtiofs,
+// Hyper-V), unpacked so the VM boots it without decompressing it, an
+// initramfs whose /init is skiff-agent, and manifest.json, which the host
+// checks before booting. Debian packages come from apt-get download; nothing
+// is installed on the build machine. The same inputs give the same bytes.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.arches, "arch", "amd64,arm64", "comma-separated architectures to build")
+	flag.StringVar(&o.agentDir, "agent-dir", "bin", "directory holding skiff-agent-linux-<arch> (make agent)")
+	flag.StringVar(&o.imageDir, "image-dir", "build/images", "directory holding busybox-<arch>.tar (make images)")
+	flag.StringVar(&o.out, "out", "build/vmimage", "output directory; <arch>/ is created in it")
+	flag.StringVar(&o.cache, "cache", "build/vmimage/debs", "where downloaded .deb files are kept")
+	flag.Parse()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "vmimage:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	arches, agentDir, imageDir, out, cache string
+}
+
+func run(ctx context.Context, o options) error {
+	for _, arch := range strings.Split(o.arches, ",") {
+		if _, ok := arches[arch]; !ok {
+			return fmt.Errorf("unknown architecture %q (have amd64, arm64)", arch)
+		}
+		m, err := build(ctx, arch, buildPaths{
+			agent: filepath.Join(o.agentDir, "skiff-agent-linux-"+arch),
+			image: filepath.Join(o.imageDir, "busybox-"+arch+".tar"),
+			out:   filepath.Join(o.out, arch),
+			cache: o.cache,
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", arch, err)
+		}
+		fmt.Printf("%s: kernel %s (%s, %d bytes), initramfs %d bytes\n",
+			filepath.Join(o.out, arch), m.KernelVersion, m.Kernel.File, m.Kernel.Size, m.Initramfs.Size)
+	}
+	return nil
+}
