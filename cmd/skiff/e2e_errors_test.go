@@ -15,7 +15,7 @@ func TestBadInput(t *testing.T) {
 		// says is a part of the one-line error the user reads.
 		says string
 	}{
-		{"unknown image", []string{"run", "--rm", "no-such-image:1"}, 125, "no-such-image"},
+		{"unknown image", []string{"run", "--rm", "--pull", "never", "no-such-image:1"}, 125, "no-such-image"},
 		{"command not found", []string{"run", "--rm", busybox, "no-such-command"}, 127, "no-such-command"},
 		{"command not executable", []string{"run", "--rm", busybox, "/etc/passwd"}, 126, "/etc/passwd"},
 		{"invalid memory", []string{"run", "--rm", "--memory", "lots", busybox, "true"}, 125, "--memory"},
