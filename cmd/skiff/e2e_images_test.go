@@ -15,6 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -285,4 +292,87 @@ func TestImagesBadInput(t *testing.T) {
 	if temps := storeTemps(t); len(temps) != 0 {
 		t.Errorf("temp files left: %v", temps)
 	}
+}
+
+func TestImagesBuildahImage(t *testing.T) {
+	if _, err := exec.LookPath("buildah"); err != nil {
+		t.Skip("buildah is not installed")
+	}
+	// buildah wants the auth file it is pointed at to exist.
+	os.WriteFile(filepath.Join(dockerConfig(t), "config.json"), []byte(`{"auths":{}}`), 0o600)
+	reg := startRegistry(t, "", "")
+	dir := t.TempDir()
+	archive := filepath.Join(dir, "b.tar")
+	must(t, "save", "-o", archive, busybox)
+	hello := filepath.Join(dir, "hello.txt")
+	os.WriteFile(hello, []byte("made by buildah\n"), 0o644)
+	bh := func(args ...string) string {
+		t.Helper()
+		base := []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"), "--storage-driver", "vfs"}
+		out, err := exec.Command("buildah", append(base, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("buildah %v: %v: %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	w := lastLine(bh("from", "-q", "--pull-never", "docker-archive:"+archive))
+	bh("copy", w, hello, "/hello.txt")
+	bh("config", "--cmd", `["cat","/hello.txt"]`, "--env", "MADE_BY=buildah", w)
+	bh("commit", "--format", "docker", w, "localhost/bh:1")
+	bh("push", "--tls-verify=false", "localhost/bh:1", "docker://"+reg+"/buildah:latest")
+	if out := must(t, "run", "--rm", reg+"/buildah"); out != "made by buildah" {
+		t.Errorf("run of the buildah image: %q", out)
+	}
+	if out := must(t, "run", "--rm", reg+"/buildah", "sh", "-c", "echo $MADE_BY"); out != "buildah" {
+		t.Errorf("env of the buildah image: %q", out)
+	}
+	must(t, "rmi", reg+"/buildah")
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestImagesMultiArchIndex(t *testing.T) {
+	dockerConfig(t)
+	reg := startRegistry(t, "", "")
+	archive := filepath.Join(t.TempDir(), "b.tar")
+	must(t, "save", "-o", archive, busybox)
+	amd, err := tarball.ImageFromPath(archive, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arm, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, _ := arm.ConfigFile()
+	cf.Architecture, cf.OS = "arm64", "linux"
+	if arm, err = mutate.ConfigFile(arm, cf); err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+	)
+	ref, err := name.ParseReference(reg+"/multi:1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatalf("push the index: %v", err)
+	}
+	must(t, "pull", "-q", reg+"/multi:1")
+	if arch := must(t, "image", "inspect", "--format", "{{.Architecture}}", reg+"/multi:1"); arch != "amd64" {
+		t.Fatalf("pulled architecture %q, want this machine's amd64", arch)
+	}
+	if out := must(t, "run", "--rm", reg+"/multi:1", "echo", "picked"); out != "picked" {
+		t.Fatalf("run: %q", out)
+	}
+	must(t, "pull", "-q", "--platform", "linux/arm64", reg+"/multi:1")
+	if arch := must(t, "image", "inspect", "--format", "{{.Architecture}}", reg+"/multi:1"); arch != "arm64" {
+		t.Fatalf("--platform linux/arm64 pulled %q", arch)
+	}
+	must(t, "rmi", reg+"/multi:1")
 }
