@@ -60,7 +60,7 @@ images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
 vmimage: agent images
 	$(GO) run ./vmimage -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs
 
-test: unit check-generated lint crosscheck agent e2e
+test: unit check-generated lint crosscheck vmimage e2e
 
 unit:
 	$(GO) test ./...
@@ -68,7 +68,7 @@ unit:
 # The end-to-end tests run real containers with the built binaries; they
 # need root.
 e2e: build
-	SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m ./cmd/skiff/...
+	SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 40m ./cmd/skiff/... ./guest/machine/... ./vmimage/...
 
 # Every package must build for every OS skiff's CLI runs on.
 crosscheck:

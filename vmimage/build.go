@@ -118,7 +118,11 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 
 	entries := []cpio.Entry{
 		{Path: "init", Kind: cpio.File, Mode: 0o755, Data: agentBin},
+		// The kernel opens /dev/console for init's stdio; where the console
+		// driver is a module (hvc0) that fails, and Go's runtime then opens
+		// /dev/null for fds 0-2, or dies.
 		{Path: "dev/console", Kind: cpio.CharDev, Mode: 0o600, Major: 5, Minor: 1},
+		{Path: "dev/null", Kind: cpio.CharDev, Mode: 0o666, Major: 1, Minor: 3},
 		{Path: "images/busybox-" + arch + ".tar", Kind: cpio.File, Mode: 0o644, Data: image},
 	}
 	entries = append(entries, mods...)

@@ -26,8 +26,9 @@ func main() {
 	flag.StringVar(&o.cache, "cache", "build/vmimage/debs", "where downloaded .deb files are kept")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer cancel()
-	if err := run(ctx, o); err != nil {
+	err := run(ctx, o)
+	cancel()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmimage:", err)
 		os.Exit(1)
 	}

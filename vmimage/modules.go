@@ -42,9 +42,8 @@ var wantedModules = []string{
 // dashes as underscores, as the kernel spells it.
 func moduleName(p string) string {
 	b := path.Base(p)
-	b = strings.TrimSuffix(b, path.Ext(b))
-	if strings.HasSuffix(b, ".ko") { // .ko.xz and the like
-		b = strings.TrimSuffix(b, ".ko")
+	if i := strings.Index(b, ".ko"); i >= 0 { // .ko, .ko.xz and the like
+		b = b[:i]
 	}
 	return strings.ReplaceAll(b, "-", "_")
 }

@@ -71,6 +71,10 @@ func TestMachineQEMU(t *testing.T) {
 	if !strings.Contains(r.stdout, "0::/") {
 		t.Errorf("the machine's containers should be on cgroup v2: %s", r)
 	}
+	// A private cgroup namespace: the container's own cgroup is its root.
+	if r := vm("run", "--rm", busybox, "ls", "/sys/fs/cgroup"); strings.Contains(r.stdout, "skiff") || strings.Contains(r.stdout, "cgroup.max.depth\nmisc.capacity") {
+		t.Errorf("the container sees the machine's cgroup tree: %s", r)
+	}
 	// Limits and defaults hold on cgroup v2 too.
 	r = vm("run", "--rm", "--memory", "16m", busybox, "sh", "-c", `x=$(head -c 67108864 /dev/zero | tr '\0' a); echo survived`)
 	if r.code != 137 {

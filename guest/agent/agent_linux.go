@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/grpc"
@@ -92,7 +93,18 @@ func (a *Agent) Serve(lis net.Listener) error {
 func (a *Agent) Shutdown(ctx context.Context) {
 	a.shutdownOnce.Do(func() {
 		a.containers.Shutdown(ctx)
-		a.server.Stop()
+		// Let calls in flight finish (System.Shutdown's own answer among
+		// them), but not wait long for streams a client keeps open.
+		graceful := make(chan struct{})
+		go func() {
+			a.server.GracefulStop()
+			close(graceful)
+		}()
+		select {
+		case <-graceful:
+		case <-time.After(2 * time.Second):
+			a.server.Stop()
+		}
 		close(a.stopped)
 	})
 	<-a.stopped

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
@@ -82,13 +84,15 @@ func Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a.Shutdown(sctx)
-	lis.Close()
+	_ = lis.Close()
 	unix.Sync()
 	return nil
 }
 
 // connectLoop keeps a yamux session with the host and feeds its streams
 // to lis, dialling again whenever the connection drops, until ctx ends.
+// A serial port stays open across sessions: closing it would drop what
+// the host already sent (its next hello).
 func connectLoop(ctx context.Context, t Transport, lis *sessionListener, log *slog.Logger) {
 	ycfg := yamux.DefaultConfig()
 	ycfg.EnableKeepAlive = true
@@ -101,32 +105,73 @@ func connectLoop(ctx context.Context, t Transport, lis *sessionListener, log *sl
 			return
 		}
 		closeOnCancel := context.AfterFunc(ctx, func() { conn.Close() })
-		err = session(ctx, conn, ycfg, lis, log)
+		for ctx.Err() == nil {
+			err = session(ctx, conn, ycfg, lis, log)
+			log.Debug("host session ended", "err", err)
+			if !conn.keepOpen() || (err != nil && !errors.Is(err, errSessionOver)) {
+				break
+			}
+		}
 		closeOnCancel()
 		conn.Close()
-		if ctx.Err() != nil {
-			return
-		}
-		log.Debug("host connection ended; dialling again", "err", err)
-		if err != nil && !errors.Is(err, io.EOF) {
-			time.Sleep(100 * time.Millisecond)
-		}
 	}
 }
 
-// session runs one connection: the handshake, then a yamux server whose
-// streams go to lis, until the connection drops.
+// errSessionOver ends a session whose connection can carry the next one.
+var errSessionOver = errors.New("host session over")
+
+// session runs one session: the handshake, then a yamux server whose
+// streams go to lis, until the session fails.
 func session(ctx context.Context, conn hostConn, ycfg *yamux.Config, lis *sessionListener, log *slog.Logger) error {
+	_ = conn.SetReadDeadline(time.Time{})
 	if err := handshake(ctx, conn, conn, conn.idle); err != nil {
 		return err
 	}
-	sess, err := yamux.Server(conn, ycfg)
+	sc := &sessionConn{hostConn: conn, closed: make(chan struct{}), in: &skipHellos{r: conn}}
+	sess, err := yamux.Server(sc, ycfg)
 	if err != nil {
 		return err
 	}
-	defer sess.Close()
-	log.Info("host connected", "transport", "yamux")
-	return lis.serve(sess)
+	defer func() { _ = sess.Close() }()
+	log.Info("host connected")
+	err = lis.serve(sess)
+	if conn.keepOpen() && !errors.Is(err, errListenerClosed) {
+		return errSessionOver
+	}
+	return err
+}
+
+// sessionConn is one yamux session's view of a connection that outlives
+// it: closing it stops the session's reads (a pending one by a deadline)
+// and leaves the connection open.
+type sessionConn struct {
+	hostConn
+	once   sync.Once
+	closed chan struct{}
+	// in is the connection's input with the host's repeated hellos
+	// dropped.
+	in *skipHellos
+}
+
+func (s *sessionConn) Read(b []byte) (int, error) {
+	select {
+	case <-s.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	return s.in.Read(b)
+}
+
+func (s *sessionConn) Close() error {
+	s.once.Do(func() {
+		close(s.closed)
+		if s.keepOpen() {
+			_ = s.SetReadDeadline(time.Unix(1, 0))
+		} else {
+			s.hostConn.Close()
+		}
+	})
+	return nil
 }
 
 // SetClock sets the machine's clock.

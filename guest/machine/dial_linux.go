@@ -23,6 +23,9 @@ type hostConn interface {
 	// idle is called when a read returned io.EOF during the handshake:
 	// it waits and returns nil to read again, or an error to redial.
 	idle(ctx context.Context) error
+	// keepOpen reports whether the connection carries the next session
+	// when one ends (a serial port), rather than being dialled again.
+	keepOpen() bool
 }
 
 // dialHost opens the channel to the host, retrying until ctx ends.
@@ -99,12 +102,15 @@ func (fileConn) RemoteAddr() net.Addr { return hostAddr{} }
 type socketConn struct{ net.Conn }
 
 func (socketConn) idle(context.Context) error { return io.EOF }
+func (socketConn) keepOpen() bool             { return false }
 
 // serialConn is a virtio-serial port: a read returns io.EOF until the
 // host connects, then data; the port stays open across host sessions.
 type serialConn struct {
 	fileConn
 }
+
+func (*serialConn) keepOpen() bool { return true }
 
 func (*serialConn) idle(ctx context.Context) error {
 	select {

@@ -17,7 +17,6 @@ var (
 	agentHello = []byte("SKIFFok\n")
 )
 
-
 // handshake reads from r until it has read hostHello, then writes
 // agentHello to w. It reads one byte at a time so that nothing after the
 // hello is consumed. When a read fails with io.EOF, idle is called: it
@@ -52,4 +51,43 @@ func handshake(ctx context.Context, r io.Reader, w io.Writer, idle func(context.
 		return fmt.Errorf("write agent hello: %w", err)
 	}
 	return nil
+}
+
+// skipHellos reads r, dropping the hellos that begin it. A host repeats
+// its hello until it is answered, so more may follow the one the
+// handshake consumed; a yamux frame never begins with one.
+type skipHellos struct {
+	r    io.Reader
+	buf  []byte
+	done bool
+}
+
+func (s *skipHellos) Read(p []byte) (int, error) {
+	for !s.done {
+		k := min(len(s.buf), len(hostHello))
+		switch {
+		case len(s.buf) >= len(hostHello) && bytes.Equal(s.buf[:len(hostHello)], hostHello):
+			s.buf = s.buf[len(hostHello):]
+			continue
+		case len(s.buf) > 0 && !bytes.Equal(s.buf[:k], hostHello[:k]):
+			s.done = true
+			continue
+		}
+		// What is buffered is empty or could still be a hello: read on.
+		tmp := make([]byte, 4096)
+		n, err := s.r.Read(tmp)
+		s.buf = append(s.buf, tmp[:n]...)
+		if err != nil {
+			if len(s.buf) == 0 {
+				return 0, err
+			}
+			s.done = true
+		}
+	}
+	if len(s.buf) > 0 {
+		n := copy(p, s.buf)
+		s.buf = s.buf[n:]
+		return n, nil
+	}
+	return s.r.Read(p)
 }

@@ -250,22 +250,17 @@ func enableControllers(dir string) error {
 	return errors.Join(errs...)
 }
 
-// reopenConsole points stdio at /dev/console when the kernel started
-// init without it.
+// reopenConsole points stdio at /dev/console, which exists once the
+// console's driver is loaded (console=hvc0 needs virtio_console).
 func reopenConsole() {
-	if _, err := unix.FcntlInt(1, unix.F_GETFD, 0); err == nil {
-		return
-	}
-	fd, err := unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY, 0)
+	fd, err := unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
 	}
 	for i := range 3 {
-		_ = unix.Dup2(fd, i)
+		_ = unix.Dup3(fd, i, 0)
 	}
-	if fd > 2 {
-		unix.Close(fd)
-	}
+	unix.Close(fd)
 }
 
 func readCmdline() string {

@@ -98,8 +98,8 @@ var (
 
 // planModules splits the modules of deps into those to load before the
 // agent starts and those that can load while it serves, each list in
-// load order. A module goes first when any module that cfg needs at boot
-// needs it.
+// load order. Modules that no other module needs are wanted for
+// themselves: they load at boot unless deferred, and bring what they need.
 func planModules(deps moduleDeps, cfg Config) (now, later []string, err error) {
 	deferred := map[string]bool{}
 	for _, n := range laterModules {
@@ -125,9 +125,15 @@ func planModules(deps moduleDeps, cfg Config) (now, later []string, err error) {
 			deferred[n] = !g.need
 		}
 	}
+	needed := map[string]bool{}
+	for _, ds := range deps {
+		for _, d := range ds {
+			needed[d] = true
+		}
+	}
 	atBoot := map[string]bool{}
 	for p, ds := range deps {
-		if deferred[moduleName(p)] {
+		if deferred[moduleName(p)] || needed[p] {
 			continue
 		}
 		atBoot[p] = true

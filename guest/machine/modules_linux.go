@@ -16,12 +16,14 @@ type moduleFiles struct {
 	deps       moduleDeps
 	files      map[string]*os.File
 	now, later []string
+	// failed holds the modules that did not load, and why.
+	failed map[string]error
 }
 
 // openModules opens every module shipped for the running kernel and
 // plans which load before the agent starts (planModules).
 func openModules(cfg Config) (*moduleFiles, error) {
-	m := &moduleFiles{files: map[string]*os.File{}}
+	m := &moduleFiles{files: map[string]*os.File{}, failed: map[string]error{}}
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
 		return m, err
@@ -59,7 +61,19 @@ func (m *moduleFiles) load(mods []string, debug bool) {
 		return
 	}
 	start := time.Now()
-	failed := loadAll(mods, m.deps, runtime.NumCPU(), func(p string) error {
+	// Modules that need one that failed before are not tried again.
+	var todo []string
+next:
+	for _, p := range mods {
+		for _, d := range m.deps[p] {
+			if m.failed[d] != nil {
+				m.failed[p] = m.failed[d]
+				continue next
+			}
+		}
+		todo = append(todo, p)
+	}
+	failed := loadAll(todo, m.deps, runtime.NumCPU(), func(p string) error {
 		f, ok := m.files[p]
 		if !ok {
 			return os.ErrNotExist
@@ -76,9 +90,10 @@ func (m *moduleFiles) load(mods []string, debug bool) {
 		return err
 	})
 	for p, err := range failed {
+		m.failed[p] = err
 		if debug {
 			logf("module %s: %v", moduleName(p), err)
 		}
 	}
-	logf("loaded %d of %d kernel modules in %v", len(mods)-len(failed), len(mods), time.Since(start).Round(time.Millisecond))
+	logf("loaded %d of %d kernel modules in %v", len(todo)-len(failed), len(mods), time.Since(start).Round(time.Millisecond))
 }

@@ -2,6 +2,7 @@ package ocispec
 
 import (
 	"fmt"
+	"github.com/opencontainers/cgroups"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -82,3 +83,7 @@ func boundingSet() []string {
 	}
 	return allCapabilities
 }
+
+// cgroup2 reports whether the machine has the unified cgroup v2
+// hierarchy only.
+func cgroup2() bool { return cgroups.IsCgroup2UnifiedMode() }

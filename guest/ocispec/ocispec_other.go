@@ -17,3 +17,5 @@ func defaultSeccomp(*specs.Spec, string) (*specs.LinuxSeccomp, error) { return n
 func hostDevices() []specs.LinuxDevice { return nil }
 
 func boundingSet() []string { return allCapabilities }
+
+func cgroup2() bool { return false }

@@ -182,6 +182,11 @@ func namespaces(networkMode string) []specs.LinuxNamespace {
 	if networkMode != "host" {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
 	}
+	// On cgroup v2, as with Docker, a container sees its own cgroup as
+	// the root of /sys/fs/cgroup, not the machine's whole tree.
+	if cgroup2() {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
 	return ns
 }
 

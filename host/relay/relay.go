@@ -32,9 +32,14 @@ var (
 // maxHandshakeNoise bounds what the host skips before OK.
 const maxHandshakeNoise = 1 << 20
 
+// helloEvery is how often the hello is repeated until the agent answers.
+const helloEvery = 500 * time.Millisecond
+
 // Handshake opens conn as a channel to the agent, waiting for the agent's
-// answer until ctx ends. The hello is written once: the agent reads it
-// whenever it comes up.
+// answer until ctx ends. The hello is repeated until answered: over a
+// virtio-serial port the guest does not see a quick reconnection, and
+// its old session may swallow the first hello (the next one then finds
+// the agent listening for it).
 func Handshake(ctx context.Context, conn net.Conn) error {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer func() {
@@ -45,6 +50,28 @@ func Handshake(ctx context.Context, conn net.Conn) error {
 	if _, err := conn.Write(Hello); err != nil {
 		return handshakeErr(ctx, err)
 	}
+	// The repeats stop before Handshake returns, so that no hello can
+	// follow the first yamux frame.
+	answered := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(answered)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(helloEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-answered:
+				return
+			case <-t.C:
+				if _, err := conn.Write(Hello); err != nil {
+					return
+				}
+			}
+		}
+	}()
 	var got []byte
 	buf := make([]byte, 1)
 	for n := 0; n < maxHandshakeNoise; n++ {

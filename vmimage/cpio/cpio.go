@@ -108,9 +108,9 @@ func writeHeader(w *countWriter, ino, mode, nlink uint32, name string, data []by
 	// devminor, rdevmajor, rdevminor, namesize, check.
 	fmt.Fprintf(w, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
 		ino, mode, 0, 0, nlink, 0, len(data), 0, 0, major, minor, len(name), 0)
-	io.WriteString(w, name)
+	_, _ = io.WriteString(w, name)
 	w.pad()
-	w.Write(data)
+	_, _ = w.Write(data)
 	w.pad()
 }
 
@@ -137,6 +137,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 
 func (c *countWriter) pad() {
 	if r := c.n % 4; r != 0 {
-		c.Write(make([]byte, 4-r))
+		_, _ = c.Write(make([]byte, 4-r))
 	}
 }

@@ -1,0 +1,147 @@
+package machine
+
+import (
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+)
+
+const testModulesDep = `kernel/fs/9p/9p.ko: kernel/net/9p/9pnet.ko kernel/fs/netfs/netfs.ko kernel/fs/fscache/fscache.ko
+kernel/net/9p/9pnet.ko:
+kernel/fs/netfs/netfs.ko:
+kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko
+kernel/net/9p/9pnet_virtio.ko: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko kernel/net/9p/9pnet.ko
+kernel/drivers/virtio/virtio_ring.ko:
+kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/char/virtio_console.ko: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
+kernel/drivers/hv/hv_vmbus.ko:
+kernel/net/vmw_vsock/hv_sock.ko: kernel/drivers/hv/hv_vmbus.ko kernel/net/vmw_vsock/vsock.ko
+kernel/net/vmw_vsock/vsock.ko:
+kernel/net/netfilter/nf_tables.ko: kernel/net/netfilter/nfnetlink.ko
+kernel/net/netfilter/nfnetlink.ko:
+`
+
+func mustDeps(t *testing.T) moduleDeps {
+	t.Helper()
+	deps, err := parseModulesDep([]byte(testModulesDep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deps
+}
+
+func TestLoadOrderPutsDependenciesFirst(t *testing.T) {
+	deps := mustDeps(t)
+	order, err := deps.loadOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != len(deps) {
+		t.Fatalf("order has %d modules, want %d", len(order), len(deps))
+	}
+	pos := map[string]int{}
+	for i, p := range order {
+		pos[p] = i
+	}
+	for m, ds := range deps {
+		for _, d := range ds {
+			if pos[d] > pos[m] {
+				t.Errorf("%s comes after %s, which needs it", d, m)
+			}
+		}
+	}
+}
+
+func TestLoadOrderErrors(t *testing.T) {
+	for name, dep := range map[string]string{
+		"missing dependency": "a.ko: b.ko\n",
+		"cycle":              "a.ko: b.ko\nb.ko: a.ko\n",
+		"no colon":           "a.ko b.ko\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			deps, err := parseModulesDep([]byte(dep))
+			if err == nil {
+				_, err = deps.loadOrder()
+			}
+			if err == nil {
+				t.Error("no error")
+			}
+		})
+	}
+}
+
+func TestPlanModules(t *testing.T) {
+	deps := mustDeps(t)
+	names := func(ps []string) []string {
+		var n []string
+		for _, p := range ps {
+			n = append(n, moduleName(p))
+		}
+		slices.Sort(n)
+		return n
+	}
+	// A serial agent with no shares needs neither 9p nor vsock at boot.
+	now, later, err := planModules(deps, Config{Agent: Transport{Kind: TransportSerial, Name: "a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := names(now), []string{"virtio", "virtio_console", "virtio_ring"}; !slices.Equal(got, want) {
+		t.Errorf("serial: now %v, want %v", got, want)
+	}
+	if got, want := names(later), []string{"9p", "9pnet", "9pnet_virtio", "fscache", "hv_sock", "hv_vmbus", "netfs", "nf_tables", "nfnetlink", "vsock"}; !slices.Equal(got, want) {
+		t.Errorf("serial: later %v, want %v", got, want)
+	}
+	// 9p over vsock needs the 9p client and vsock before the agent starts.
+	now, _, err = planModules(deps, Config{Agent: Transport{Kind: TransportVsock, Port: 1}, Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/c"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"9p", "9pnet", "netfs", "fscache", "vsock", "hv_sock", "hv_vmbus"} {
+		if !slices.Contains(names(now), n) {
+			t.Errorf("9p-vsock: %s not loaded at boot (%v)", n, names(now))
+		}
+	}
+}
+
+func TestLoadAllWaitsForDependenciesAndSkipsFailures(t *testing.T) {
+	deps := mustDeps(t)
+	order, err := deps.loadOrder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	loaded := map[string]bool{}
+	failed := loadAll(order, deps, 4, func(p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range deps[p] {
+			if !loaded[d] {
+				t.Errorf("%s started before %s loaded", p, d)
+			}
+		}
+		if moduleName(p) == "hv_vmbus" {
+			return errors.New("no such device")
+		}
+		loaded[p] = true
+		return nil
+	})
+	if len(failed) != 2 || failed["kernel/drivers/hv/hv_vmbus.ko"] == nil || failed["kernel/net/vmw_vsock/hv_sock.ko"] == nil {
+		t.Errorf("failed %v, want hv_vmbus and hv_sock", failed)
+	}
+	if len(loaded) != len(order)-2 {
+		t.Errorf("loaded %d of %d", len(loaded), len(order)-2)
+	}
+}
+
+func TestModuleName(t *testing.T) {
+	for in, want := range map[string]string{
+		"kernel/drivers/char/hw_random/virtio-rng.ko": "virtio_rng",
+		"kernel/fs/9p/9p.ko":                          "9p",
+		"kernel/fs/ext4/ext4.ko.xz":                   "ext4",
+	} {
+		if got := moduleName(in); got != want {
+			t.Errorf("moduleName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
