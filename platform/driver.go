@@ -60,3 +60,30 @@ type Accelerated interface {
 	// Accelerated reports whether machines like spec run accelerated.
 	Accelerated(ctx context.Context, spec MachineSpec) bool
 }
+
+// Checker is implemented by drivers that can tell, before a start, that
+// this host can run spec (the hypervisor installed, the guest image
+// intact), so that host/machine reports the problem to the user rather
+// than to a daemon's log. Check is cheap enough to run on every start.
+type Checker interface {
+	Driver
+	Check(spec MachineSpec) error
+}
+
+// Described is implemented by machines that can say how they run, for
+// `skiff machine status`.
+type Described interface {
+	Machine
+	// RunInfo describes the running machine; it does not block.
+	RunInfo() RunInfo
+}
+
+// RunInfo is how a machine runs: what its driver resolved from the spec.
+type RunInfo struct {
+	// PID is the hypervisor's process.
+	PID int
+	// Accel is the acceleration: "kvm", "tcg", "hvf".
+	Accel     string
+	CPUs      int
+	MemoryMiB int
+}

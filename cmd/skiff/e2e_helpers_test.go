@@ -41,13 +41,16 @@ func TestMain(m *testing.M) {
 	}
 	skiffHome = home
 	code := m.Run()
-	// Stop the agent, then show that no container left anything behind.
-	stop := exec.Command(filepath.Join(binDir, "skiff"), "machine", "stop")
-	stop.Env = env()
-	out, err := stop.CombinedOutput()
-	if err != nil {
-		fmt.Printf("machine stop: %v: %s\n", err, out)
-		code = 1
+	// Stop the agent, if a test started it, then show that no container
+	// left anything behind.
+	if _, err := os.Stat(filepath.Join(home, "machines", "default")); err == nil {
+		stop := exec.Command(filepath.Join(binDir, "skiff"), "machine", "stop")
+		stop.Env = env()
+		out, err := stop.CombinedOutput()
+		if err != nil {
+			fmt.Printf("machine stop: %v: %s\n", err, out)
+			code = 1
+		}
 	}
 	if leftovers := leftoversOf(home); len(leftovers) > 0 {
 		fmt.Printf("left behind after the agent stopped:\n  %s\n", strings.Join(leftovers, "\n  "))

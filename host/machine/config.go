@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/skiffrun/skiff/platform"
+	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // DefaultDiskSize is the data disk's size unless configured: sparse, so
@@ -22,6 +23,9 @@ const DefaultDiskSize = 64 << 30
 // Config is what a machine keeps between starts, in config.json in its
 // directory: the sizes and shares of a VM. Zero values take defaults.
 type Config struct {
+	// Driver is the driver the machine last started with, used
+	// when neither --driver nor SKIFF_DRIVER names one.
+	Driver    string  `json:"driver,omitempty"`
 	CPUs      int     `json:"cpus,omitempty"`
 	MemoryMiB int     `json:"memory_mib,omitempty"`
 	DiskBytes int64   `json:"disk_bytes,omitempty"`
@@ -73,40 +77,31 @@ func (m *Machine) Config() (Config, error) {
 }
 
 // Configure merges changes into the saved configuration (non-zero fields
-// replace, shares are added) and writes it atomically.
+// replace, shares are added or updated) and writes it atomically.
 func (m *Machine) Configure(changes Config) error {
+	_, err := m.Set(Changes{CPUs: changes.CPUs, MemoryMiB: changes.MemoryMiB, DiskBytes: changes.DiskBytes, Share: changes.Shares})
+	return err
+}
+
+func savedDriver(dir string) string {
+	var c Config
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && json.Unmarshal(b, &c) == nil {
+		return c.Driver
+	}
+	return ""
+}
+
+// saveDriver records the driver the machine starts with.
+func (m *Machine) saveDriver() error {
 	c, err := m.Config()
-	if err != nil {
+	if err != nil || c.Driver == m.spec.Driver {
 		return err
 	}
-	if changes.CPUs != 0 {
-		c.CPUs = changes.CPUs
-	}
-	if changes.MemoryMiB != 0 {
-		c.MemoryMiB = changes.MemoryMiB
-	}
-	if changes.DiskBytes != 0 {
-		c.DiskBytes = changes.DiskBytes
-	}
-	for _, s := range changes.Shares {
-		replaced := false
-		for i := range c.Shares {
-			if c.Shares[i].Path == s.Path {
-				c.Shares[i], replaced = s, true
-			}
-		}
-		if !replaced {
-			c.Shares = append(c.Shares, s)
-		}
-	}
-	spec := m.spec
-	spec.CPUs, spec.MemoryMiB = c.CPUs, c.MemoryMiB
-	if c.DiskBytes != 0 {
-		spec.Disk = platform.Disk{Path: filepath.Join(spec.Dir, "data.img"), SizeBytes: c.DiskBytes}
-	}
-	if err := spec.Validate(); err != nil {
-		return err
-	}
+	c.Driver = m.spec.Driver
+	return m.writeConfig(c)
+}
+
+func (m *Machine) writeConfig(c Config) error {
 	if err := os.MkdirAll(m.spec.Dir, 0o700); err != nil {
 		return fmt.Errorf("create machine directory: %w", err)
 	}
@@ -114,7 +109,7 @@ func (m *Machine) Configure(changes Config) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(m.configPath(), append(b, '\n')); err != nil {
+	if err := atomicfile.WriteFile(m.configPath(), append(b, '\n')); err != nil {
 		return fmt.Errorf("write machine config: %w", err)
 	}
 	return nil

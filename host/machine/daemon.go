@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/relay"
 	"github.com/skiffrun/skiff/platform"
+	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // DaemonCommand is the hidden skiff subcommand that runs a machine's host
@@ -37,6 +37,8 @@ const (
 	// vmStopTimeout is how long a VM has to power off when the daemon is
 	// told to stop before it is killed.
 	vmStopTimeout = 10 * time.Second
+	// daemonLockWait is how long a daemon waits for daemon.lock.
+	daemonLockWait = 3 * time.Second
 )
 
 func (m *Machine) daemonArgs() []string {
@@ -64,20 +66,35 @@ func RunDaemon(ctx context.Context, o Options) (err error) {
 	if err := os.MkdirAll(m.spec.Dir, 0o700); err != nil {
 		return fmt.Errorf("create machine directory: %w", err)
 	}
-	if err := writeFileAtomic(m.daemonPIDFile(), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+	// The daemon holds daemon.lock for its life: a second daemon of the
+	// machine (a start racing this one) finds it taken and leaves the
+	// machine, its pid file and its socket to this one. The wait lets a
+	// brief holder (rm checking that none runs) go first.
+	lctx, lcancel := context.WithTimeout(ctx, daemonLockWait)
+	unlock, err := lockFile(lctx, m.daemonLock())
+	lcancel()
+	if err != nil {
+		return fmt.Errorf("machine %q already has a host daemon: %w", m.spec.Name, err)
+	}
+	defer unlock()
+	if err := atomicfile.WriteFile(m.daemonPIDFile(), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
 		return fmt.Errorf("write daemon pid file: %w", err)
 	}
 	pid := os.Getpid()
-	m.writeState(state{Status: Starting, PID: pid})
+	run := state{Status: Starting, PID: pid}
+	m.writeState(run)
 	defer func() {
 		_ = os.Remove(m.spec.AgentSocket)
 		_ = os.Remove(m.daemonPIDFile())
 		if err != nil {
 			log.Printf("skiff: machine %q: %v", m.spec.Name, err)
-			m.writeState(state{Status: Error, Error: err.Error()})
-			return
+			run.Status, run.Error = Error, err.Error()
+		} else {
+			run.Status = Stopped
 		}
-		m.writeState(state{Status: Stopped})
+		// Keep what the last run was (its sizes, acceleration) for status.
+		run.PID, run.VMPID = 0, 0
+		m.writeState(run)
 	}()
 
 	ctx, stopSignals := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -99,6 +116,12 @@ func RunDaemon(ctx context.Context, o Options) (err error) {
 		_ = vm.Stop(sctx)
 	}()
 	began := time.Now()
+	run.Arch, run.Started = spec.Arch, began.UTC()
+	if dv, ok := vm.(platform.Described); ok {
+		ri := dv.RunInfo()
+		run.VMPID, run.Accel, run.CPUs, run.MemoryMiB = ri.PID, ri.Accel, ri.CPUs, ri.MemoryMiB
+	}
+	m.writeState(run)
 	rel := relay.New()
 	sess, err := m.connect(startCtx, vm, rel)
 	if err != nil {
@@ -116,7 +139,8 @@ func RunDaemon(ctx context.Context, o Options) (err error) {
 		return fmt.Errorf("restrict %s: %w", m.spec.AgentSocket, err)
 	}
 	go func() { _ = rel.Serve(l, relayWait) }()
-	m.writeState(state{Status: Running, PID: pid})
+	run.Status = Running
+	m.writeState(run)
 
 	vmDone := make(chan error, 1)
 	go func() { vmDone <- vm.Wait(context.Background()) }()
@@ -238,32 +262,6 @@ func lastLines(path string, n int) []string {
 		lines = lines[len(lines)-n:]
 	}
 	return lines
-}
-
-// writeFileAtomic writes a temp file beside path, syncs it and renames it
-// into place.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 var errDaemonExited = errors.New("the machine's host daemon exited")

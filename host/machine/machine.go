@@ -24,6 +24,7 @@ import (
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/platform"
+	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // DefaultName is the machine used when none is named.
@@ -72,6 +73,9 @@ func New(o Options) (*Machine, error) {
 	if o.Name == "" {
 		o.Name = DefaultName
 	}
+	if err := ValidateName(o.Name); err != nil {
+		return nil, err
+	}
 	if o.Driver == "" {
 		o.Driver = os.Getenv("SKIFF_DRIVER")
 	}
@@ -80,6 +84,10 @@ func New(o Options) (*Machine, error) {
 		return nil, fmt.Errorf("skiff home %q: %w", o.Home, err)
 	}
 	dir := filepath.Join(home, "machines", o.Name)
+	if o.Driver == "" {
+		// The driver the machine was first started with.
+		o.Driver = savedDriver(dir)
+	}
 	if o.Driver == "" {
 		o.Driver = defaultDriver(dir)
 	}
@@ -164,8 +172,11 @@ func (m *Machine) Start(ctx context.Context) error {
 	if err := os.Chmod(m.spec.Dir, 0o700); err != nil {
 		return fmt.Errorf("restrict machine directory: %w", err)
 	}
+	if err := m.saveDriver(); err != nil {
+		return fmt.Errorf("start machine %q: %w", m.spec.Name, err)
+	}
 	if _, ok := d.(platform.Detached); !ok {
-		if err := m.startDaemon(ctx); err != nil {
+		if err := m.startDaemon(ctx, d); err != nil {
 			return fmt.Errorf("start machine %q: %w", m.spec.Name, err)
 		}
 		return nil
@@ -188,15 +199,21 @@ func (m *Machine) Start(ctx context.Context) error {
 // startDaemon starts the machine's host daemon unless one runs, and waits
 // until the machine's socket answers, the daemon exits, or the VM start
 // timeout passes.
-func (m *Machine) startDaemon(ctx context.Context) error {
-	// Check the spec (the guest image above all) here, where the user sees
-	// the error, rather than in the daemon's log.
-	if _, err := m.vmSpec(); err != nil {
+func (m *Machine) startDaemon(ctx context.Context, d platform.Driver) error {
+	// Check the spec, the hypervisor and the guest image here, where the
+	// user sees the error, rather than in the daemon's log.
+	spec, err := m.vmSpec()
+	if err != nil {
 		return err
+	}
+	if c, ok := d.(platform.Checker); ok {
+		if err := c.Check(spec); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, vmStartTimeout+10*time.Second)
 	defer cancel()
-	unlock, err := lockFile(ctx, filepath.Join(m.spec.Dir, "start.lock"))
+	unlock, err := lockFile(ctx, m.startLock())
 	if err != nil {
 		return err
 	}
@@ -208,7 +225,7 @@ func (m *Machine) startDaemon(ctx context.Context) error {
 		}
 		// The daemon writes its own pid file; write it too, so a racing
 		// command finds it at once.
-		if err := writeFileAtomic(m.daemonPIDFile(), []byte(strconv.Itoa(p.Pid)+"\n")); err != nil {
+		if err := atomicfile.WriteFile(m.daemonPIDFile(), []byte(strconv.Itoa(p.Pid)+"\n")); err != nil {
 			return err
 		}
 	}
@@ -335,7 +352,8 @@ func (m *Machine) stopDaemon(ctx context.Context) error {
 
 func (m *Machine) clearDaemon() error {
 	if st := m.readState(); st.Status != Stopped && st.Status != "" {
-		m.writeState(state{Status: Stopped})
+		st.Status, st.Error, st.PID, st.VMPID = Stopped, "", 0, 0
+		m.writeState(st)
 	}
 	return errors.Join(removeIfExists(m.spec.AgentSocket), removeIfExists(m.daemonPIDFile()))
 }

@@ -99,6 +99,7 @@ func serveAgent(sock string, a *fakeAgent) (*grpc.Server, error) {
 
 var (
 	registerOnce sync.Once
+	vmOnce       sync.Once
 	driver       = &fakeDriver{}
 )
 

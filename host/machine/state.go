@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // Statuses of a machine.
@@ -17,21 +19,30 @@ const (
 
 // state is what the host daemon records in state.json for status to read.
 type state struct {
-	Status  Status    `json:"status"`
-	PID     int       `json:"pid"`
-	Error   string    `json:"error,omitempty"`
-	Updated time.Time `json:"updated"`
+	Status Status `json:"status"`
+	PID    int    `json:"pid"`
+	Error  string `json:"error,omitempty"`
+	// What the driver made of the spec, once the VM runs.
+	VMPID     int       `json:"vm_pid,omitempty"`
+	Accel     string    `json:"accel,omitempty"`
+	Arch      string    `json:"arch,omitempty"`
+	CPUs      int       `json:"cpus,omitempty"`
+	MemoryMiB int       `json:"memory_mib,omitempty"`
+	Started   time.Time `json:"started,omitempty"`
+	Updated   time.Time `json:"updated"`
 }
 
 func (m *Machine) statePath() string     { return filepath.Join(m.spec.Dir, "state.json") }
 func (m *Machine) daemonPIDFile() string { return filepath.Join(m.spec.Dir, "daemon.pid") }
 func (m *Machine) consoleLog() string    { return filepath.Join(m.spec.Dir, "console.log") }
 func (m *Machine) daemonLog() string     { return filepath.Join(m.spec.Dir, "daemon.log") }
+func (m *Machine) daemonLock() string    { return filepath.Join(m.spec.Dir, "daemon.lock") }
+func (m *Machine) startLock() string     { return filepath.Join(m.spec.Dir, "start.lock") }
 
 func (m *Machine) writeState(s state) {
 	s.Updated = time.Now().UTC()
 	if b, err := json.Marshal(s); err == nil {
-		_ = writeFileAtomic(m.statePath(), b)
+		_ = atomicfile.WriteFile(m.statePath(), b)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrun/skiff/platform"
+	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // pollInterval paces the checks for the socket to answer and for the agent
@@ -98,7 +99,7 @@ func start(ctx context.Context, spec platform.MachineSpec) (err error) {
 			_ = os.Remove(spec.PIDFile)
 		}
 	}()
-	if err := writeFileAtomic(spec.PIDFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n")); err != nil {
+	if err := atomicfile.WriteFile(spec.PIDFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n")); err != nil {
 		return fmt.Errorf("write agent pid file: %w", err)
 	}
 
@@ -275,32 +276,6 @@ func removeIfExists(path string) error {
 		return fmt.Errorf("remove %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes a temp file beside path, syncs it and renames it
-// into place, so a reader never sees half a pid.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // lastLine returns ": " and the log's last non-empty line, which is

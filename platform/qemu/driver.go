@@ -30,7 +30,8 @@ type Driver struct{}
 
 var (
 	_ platform.Accelerated = Driver{}
-	_ platform.Machine     = (*machine)(nil)
+	_ platform.Checker     = Driver{}
+	_ platform.Described   = (*machine)(nil)
 )
 
 // pollInterval paces the waits for sockets to appear and to answer.
@@ -66,6 +67,32 @@ func binary(arch string) string {
 	return "qemu-system-x86_64"
 }
 
+// Check reports a missing QEMU binary or a guest image that does not match
+// its manifest.
+func (Driver) Check(spec platform.MachineSpec) error {
+	if spec.Arch == "" {
+		spec.Arch = runtime.GOARCH
+	}
+	if _, err := findQEMU(spec.Arch); err != nil {
+		return err
+	}
+	return VerifyImage(spec.Kernel, spec.Initrd)
+}
+
+// findQEMU looks the system emulator for arch up on $PATH, naming the
+// package that has it when it is missing.
+func findQEMU(arch string) (string, error) {
+	p, err := exec.LookPath(binary(arch))
+	if err != nil {
+		pkg := "qemu-system-x86"
+		if arch == "arm64" {
+			pkg = "qemu-system-arm"
+		}
+		return "", fmt.Errorf("%s not found on $PATH; install QEMU (Debian and Ubuntu: apt-get install %s; Homebrew: brew install qemu)", binary(arch), pkg)
+	}
+	return p, nil
+}
+
 // Start verifies the guest image, creates the data disk on first start,
 // starts one virtiofsd per virtiofs share and then QEMU, and returns the
 // running machine. The agent is not waited for.
@@ -73,9 +100,9 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 	if spec.Arch == "" {
 		spec.Arch = runtime.GOARCH
 	}
-	qemu, err := exec.LookPath(binary(spec.Arch))
+	qemu, err := findQEMU(spec.Arch)
 	if err != nil {
-		return nil, fmt.Errorf("%s not found (%w); install QEMU (Debian: apt-get install qemu-system-x86 qemu-system-arm)", binary(spec.Arch), err)
+		return nil, err
 	}
 	h := Host{Now: time.Now(), Accel: "tcg", QEMU: qemu, TSCkHz: tscKHz(), Virtiofsd: findVirtiofsd(), VhostVsock: vhostVsock()}
 	if d.Accelerated(ctx, spec) {
@@ -105,7 +132,7 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 			return nil, err
 		}
 	}
-	m := &machine{spec: spec, done: make(chan struct{})}
+	m := &machine{spec: spec, accel: h.Accel, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			m.kill()
@@ -201,11 +228,21 @@ type machine struct {
 	qemu    *exec.Cmd
 	helpers []*exec.Cmd
 	vsock   net.Listener
+	accel   string
 
 	done    chan struct{} // closed once QEMU has exited and been reaped
 	exitErr error
 
 	stopOnce sync.Once
+}
+
+// RunInfo reports QEMU's pid, the acceleration and the resolved sizes.
+func (m *machine) RunInfo() platform.RunInfo {
+	ri := platform.RunInfo{Accel: m.accel, CPUs: m.spec.CPUs, MemoryMiB: m.spec.MemoryMiB}
+	if m.qemu != nil && m.qemu.Process != nil {
+		ri.PID = m.qemu.Process.Pid
+	}
+	return ri
 }
 
 func (m *machine) reap(logPath string) {

@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/skiffrun/skiff/platform"
+	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // probeMarker is the line the kernel prints when it starts init: a guest
@@ -69,7 +68,7 @@ func (p prober) works(ctx context.Context, argv []string) bool {
 	}
 	if boot != "" {
 		if b, err := json.Marshal(probeResult{BootID: boot, Key: key, Works: ok}); err == nil {
-			_ = writeFileAtomic(p.cache, b)
+			_ = atomicfile.WriteFile(p.cache, b)
 		}
 	}
 	return ok
@@ -134,30 +133,4 @@ func bootID() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// writeFileAtomic writes a temp file beside path, syncs it and renames it
-// into place.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

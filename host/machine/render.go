@@ -1,0 +1,101 @@
+package machine
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	units "github.com/docker/go-units"
+
+	"github.com/skiffrun/skiff/host/format"
+)
+
+// listTable is `skiff machine ls`'s default format.
+const listTable = "table {{.Name}}\t{{.Driver}}\t{{.State}}\t{{.CPUsText}}\t{{.Memory}}\t{{.Disk}}"
+
+var listHeader = map[string]string{
+	"Name": "NAME", "Driver": "DRIVER", "State": "STATE", "CPUsText": "CPUS", "Memory": "MEMORY", "Disk": "DISK",
+}
+
+// row is an Info with the columns spelled for people.
+type row struct{ Info }
+
+// CPUsText is the CPU count, or "-" when the driver chooses it.
+func (r row) CPUsText() string {
+	if r.CPUs == 0 {
+		return "-"
+	}
+	return strconv.Itoa(r.CPUs)
+}
+
+// Memory is the memory size ("2GiB"), or "-" when the driver chooses it.
+func (r row) Memory() string {
+	if r.MemoryMiB == 0 {
+		return "-"
+	}
+	return units.BytesSize(float64(r.MemoryMiB) * units.MiB)
+}
+
+// Disk is the data disk's use on the host against its size.
+func (r row) Disk() string {
+	if r.DiskSize == 0 {
+		return "-"
+	}
+	return format.Size(r.DiskAllocated) + " / " + units.BytesSize(float64(r.DiskSize))
+}
+
+// WriteList prints machines as `skiff machine ls` does: a table, --format
+// (json or a template), or with quiet their names alone.
+func WriteList(w io.Writer, infos []Info, value string, quiet bool) error {
+	if quiet {
+		value = "{{.Name}}"
+	}
+	f, err := format.Parse(value, listTable)
+	if err != nil {
+		return err
+	}
+	rows := make([]any, len(infos))
+	for i, in := range infos {
+		rows[i] = row{in}
+	}
+	return f.Write(w, listHeader, rows)
+}
+
+// WriteStatus prints one machine as `skiff machine status` does: a field
+// per line, or --format (json or a template).
+func WriteStatus(w io.Writer, in Info, value string) error {
+	if value != "" {
+		f, err := format.Parse(value, "")
+		if err != nil {
+			return err
+		}
+		return f.Write(w, nil, []any{row{in}})
+	}
+	r := row{in}
+	or := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 1, ' ', 0)
+	fmt.Fprintf(tw, "Name:\t%s\n", in.Name)
+	fmt.Fprintf(tw, "State:\t%s\n", in.State)
+	fmt.Fprintf(tw, "Driver:\t%s\n", in.Driver)
+	fmt.Fprintf(tw, "Acceleration:\t%s\n", or(in.Accel))
+	fmt.Fprintf(tw, "Arch:\t%s\n", in.Arch)
+	fmt.Fprintf(tw, "CPUs:\t%s\n", r.CPUsText())
+	fmt.Fprintf(tw, "Memory:\t%s\n", r.Memory())
+	fmt.Fprintf(tw, "Disk:\t%s\n", r.Disk())
+	fmt.Fprintf(tw, "Uptime:\t%s\n", or(in.Uptime))
+	fmt.Fprintf(tw, "Agent:\t%s\n", or(in.AgentVersion))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if in.Error != "" {
+		_, err := fmt.Fprintf(w, "Error: %s\n", in.Error)
+		return err
+	}
+	return nil
+}
