@@ -17,7 +17,7 @@ CC_arm64  := aarch64-linux-gnu-gcc
 PKGCONFIG_amd64 := /usr/lib/x86_64-linux-gnu/pkgconfig
 PKGCONFIG_arm64 := /usr/lib/aarch64-linux-gnu/pkgconfig
 
-.PHONY: all build agent images test unit e2e crosscheck lint generate check-generated bench clean
+.PHONY: all build agent images test unit e2e e2e-machine crosscheck lint generate check-generated bench clean
 
 all: build
 
@@ -60,7 +60,7 @@ images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
 vmimage: agent images
 	$(GO) run ./vmimage -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs
 
-test: unit check-generated lint crosscheck vmimage e2e
+test: unit check-generated lint crosscheck vmimage e2e e2e-machine
 
 unit:
 	$(GO) test ./...
@@ -69,6 +69,13 @@ unit:
 # need root.
 e2e: build
 	SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 40m ./cmd/skiff/... ./guest/machine/... ./vmimage/...
+
+# The container tests again, unchanged, through the QEMU machine (cgroup v2,
+# the agent as PID 1). The image tests stay native: their registry listens
+# on the host's loopback.
+MACHINE_E2E := TestRun|TestDetach|TestStop|TestKill|TestCreate|TestRestart|TestDefaults|TestMemory|TestPids|TestCPU|TestBadInput|TestNameInUse|TestFailedStart
+e2e-machine: build
+	SKIFF_E2E_DRIVER=qemu SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m -run '$(MACHINE_E2E)' ./cmd/skiff/
 
 # Every package must build for every OS skiff's CLI runs on.
 crosscheck:

@@ -64,8 +64,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// driver is the machine driver the container tests run on: native by
+// default; SKIFF_E2E_DRIVER=qemu runs the same tests through the machine.
+func driver() string {
+	if d := os.Getenv("SKIFF_E2E_DRIVER"); d != "" {
+		return d
+	}
+	return "native"
+}
+
 func env() []string {
-	return append(os.Environ(), "SKIFF_HOME="+skiffHome, "SKIFF_DRIVER=native")
+	return append(os.Environ(), "SKIFF_HOME="+skiffHome, "SKIFF_DRIVER="+driver())
 }
 
 type result struct {

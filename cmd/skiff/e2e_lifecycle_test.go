@@ -143,15 +143,16 @@ func TestRestartPolicies(t *testing.T) {
 	t.Run("always with growing back-off", func(t *testing.T) {
 		cleanup(t, "e2e-rp-always")
 		must(t, "run", "-d", "--name", "e2e-rp-always", "--restart", "always", busybox, "true")
-		// 100, 200, 400, 800 ms...: about 4 restarts in 2 s, not dozens.
+		// 100, 200, 400, 800 ms...: about 4 restarts in 2 s, not dozens
+		// (fewer where starts are slow, as in an emulated machine).
 		time.Sleep(2 * time.Second)
-		n := restartCount(t, "e2e-rp-always")
-		if n < 2 || n > 8 {
+		if n := restartCount(t, "e2e-rp-always"); n > 8 {
 			t.Fatalf("restarted %d times in 2s; the back-off should allow about 4", n)
 		}
+		eventually(t, 15*time.Second, "the container to restart twice", func() bool { return restartCount(t, "e2e-rp-always") >= 2 })
 		// stop keeps it down.
 		must(t, "stop", "e2e-rp-always")
-		n = restartCount(t, "e2e-rp-always")
+		n := restartCount(t, "e2e-rp-always")
 		time.Sleep(1500 * time.Millisecond)
 		if m := restartCount(t, "e2e-rp-always"); m != n {
 			t.Fatalf("a stopped always container restarted (%d → %d)", n, m)
@@ -164,6 +165,9 @@ func TestRestartPolicies(t *testing.T) {
 // with its logs and state, that always and unless-stopped containers come
 // back, and that nothing half-written is left.
 func TestAgentKilledAndStartedAgain(t *testing.T) {
+	if driver() != "native" {
+		t.Skip("kills the native agent's process; in a machine the agent is PID 1")
+	}
 	cleanup(t, "e2e-k-always", "e2e-k-unless", "e2e-k-no", "e2e-k-exited")
 	must(t, "run", "-d", "--name", "e2e-k-always", "--restart", "always", busybox, "sh", "-c", "echo boot; sleep 300")
 	must(t, "run", "-d", "--name", "e2e-k-unless", "--restart", "unless-stopped", busybox, "sh", "-c", "echo boot; sleep 300")
