@@ -217,12 +217,12 @@ func TestMachineBadInput(t *testing.T) {
 
 	// A copy of the guest image whose initramfs has one byte changed.
 	bad := t.TempDir()
-	for _, f := range []string{"manifest.json", "vmlinux", "Image", "initramfs.cpio.gz"} {
+	for _, f := range []string{"manifest.json", "vmlinux", "Image", "initramfs.cpio"} {
 		data, err := os.ReadFile(filepath.Join(img, f))
 		if err != nil {
 			continue
 		}
-		if f == "initramfs.cpio.gz" {
+		if f == "initramfs.cpio" {
 			data[len(data)/2] ^= 0xff
 		}
 		if err := os.WriteFile(filepath.Join(bad, f), data, 0o600); err != nil {
@@ -230,7 +230,7 @@ func TestMachineBadInput(t *testing.T) {
 		}
 	}
 	r := skiff([]string{"SKIFF_VMIMAGE=" + bad}, "machine", "start", "--machine", "altered")
-	if r.code != 125 || !strings.Contains(r.stderr, "initramfs.cpio.gz has sha256") || !strings.Contains(r.stderr, "make vmimage") {
+	if r.code != 125 || !strings.Contains(r.stderr, "initramfs.cpio has sha256") || !strings.Contains(r.stderr, "make vmimage") {
 		t.Errorf("start with an altered guest image: %s", r)
 	}
 	noProcessesOf(t, home)

@@ -33,7 +33,13 @@ type Config struct {
 	// machine's agent, which System.SetTime sets), rather than running on
 	// a host that keeps its own (the native driver).
 	OwnsClock bool
-	Log       *slog.Logger
+	// ContainersReady, when set, returns once the system can run
+	// containers (the machine loads some kernel modules while the agent
+	// starts), or with ctx's error. Requests other than the System
+	// service's wait for it, and so does restoring containers at start
+	// when there are any.
+	ContainersReady func(ctx context.Context) error
+	Log             *slog.Logger
 }
 
 // Agent is a running skiff-agent.
@@ -63,6 +69,12 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err := seed(ctx, images, cfg); err != nil {
 		cfg.Log.Error("load bundled images", "err", err)
 	}
+	if cfg.ContainersReady != nil && hasEntries(filepath.Join(cfg.Root, "containers")) {
+		// Containers restarted at boot need what ContainersReady waits for.
+		if err := cfg.ContainersReady(ctx); err != nil {
+			return nil, err
+		}
+	}
 	rt, err := runner.New(filepath.Join(cfg.Root, "runtime"))
 	if err != nil {
 		return nil, err
@@ -72,7 +84,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, images: images, containers: mgr, stopped: make(chan struct{})}
-	a.server = grpc.NewServer()
+	var opts []grpc.ServerOption
+	if cfg.ContainersReady != nil {
+		opts = append(opts, readyGate(cfg.ContainersReady)...)
+	}
+	a.server = grpc.NewServer(opts...)
 	apiv1.RegisterContainersServer(a.server, container.NewService(mgr))
 	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage))
 	apiv1.RegisterSystemServer(a.server, &systemService{a: a})

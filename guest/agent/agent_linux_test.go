@@ -13,7 +13,9 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
@@ -94,5 +96,33 @@ func TestSeedImagesLoadOnce(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(a.cfg.Root, seedMarker)); err != nil {
 		t.Fatalf("no seed marker: %v", err)
+	}
+}
+
+func TestRequestsWaitForContainersReady(t *testing.T) {
+	ready := make(chan struct{})
+	_, conn := startAgent(t, Config{ContainersReady: func(ctx context.Context) error {
+		select {
+		case <-ready:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}})
+	// The System service answers at once: the host's handshake uses it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := apiv1.NewSystemClient(conn).Version(ctx, &apiv1.Empty{}); err != nil {
+		t.Fatalf("Version before ready: %v", err)
+	}
+	// The others wait.
+	short, cancelShort := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelShort()
+	if _, err := apiv1.NewContainersClient(conn).List(short, &apiv1.ListContainersRequest{}); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("List before ready: %v, want the deadline to pass", err)
+	}
+	close(ready)
+	if _, err := apiv1.NewContainersClient(conn).List(ctx, &apiv1.ListContainersRequest{}); err != nil {
+		t.Fatalf("List after ready: %v", err)
 	}
 }

@@ -52,22 +52,34 @@ func Run(ctx context.Context) error {
 	defer stop()
 	go watchPowerButton(ctx, log, stop)
 
-	if err := mountDataDisk(ctx, cfg.Disk, agentRoot, log); err != nil {
-		return err
-	}
-	if err := configureNetwork(ctx, cfg.Net, cfg.Hostname); err != nil {
-		log.Error("configure the network", "err", err)
-	}
-	for _, s := range cfg.Shares {
-		if err := mountShare(s); err != nil {
-			log.Error("mount share", "tag", s.Tag, "path", s.Path, "err", err)
+	// The disk, the network and the shares are independent: set them up
+	// side by side.
+	var wg sync.WaitGroup
+	var diskErr error
+	wg.Go(func() { diskErr = mountDataDisk(ctx, cfg.Disk, agentRoot, log) })
+	wg.Go(func() {
+		if err := configureNetwork(ctx, cfg.Net, cfg.Hostname); err != nil {
+			log.Error("configure the network", "err", err)
 		}
+	})
+	wg.Go(func() {
+		for _, s := range cfg.Shares {
+			if err := mountShare(s); err != nil {
+				log.Error("mount share", "tag", s.Tag, "path", s.Path, "err", err)
+			}
+		}
+	})
+	wg.Wait()
+	if diskErr != nil {
+		return diskErr
 	}
+	log.Debug("data disk, network and shares set up", "uptime", uptime().Round(time.Millisecond))
 	seeds, _ := filepath.Glob("/images/*.tar")
-	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true})
+	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true, ContainersReady: containersReady})
 	if err != nil {
 		return err
 	}
+	log.Debug("agent state opened", "uptime", uptime().Round(time.Millisecond))
 	lis := newSessionListener()
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(lis) }()

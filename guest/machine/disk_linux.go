@@ -2,26 +2,22 @@ package machine
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// ext4Magic sits at byte 1080 of an ext2/3/4 file system.
-const (
-	ext4MagicOffset = 1024 + 0x38
-	ext4Magic       = 0xEF53
-)
-
 // mountDataDisk mounts the data disk at dir, formatting it first when it
-// holds no file system (a new machine). With no disk, dir stays on the
-// tmpfs root and nothing persists.
+// is blank (a new machine). A disk that holds data but no ext4 file
+// system is an error: it is never formatted. With no disk, dir stays on
+// the tmpfs root and nothing persists.
 func mountDataDisk(ctx context.Context, disk, dir string, log *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -34,11 +30,15 @@ func mountDataDisk(ctx context.Context, disk, dir string, log *slog.Logger) erro
 	if err := waitForFile(ctx, dev, 10*time.Second); err != nil {
 		return fmt.Errorf("data disk %s: %w", dev, err)
 	}
-	formatted, err := hasExt4(dev)
+	content, err := probeDisk(dev)
 	if err != nil {
 		return fmt.Errorf("data disk %s: %w", dev, err)
 	}
-	if !formatted {
+	switch content {
+	case diskForeign:
+		return fmt.Errorf("data disk %s holds data but no ext4 file system, so skiff will not format it; "+
+			"give the machine a new, empty disk image, or empty this one (its data is lost) and start the machine again", dev)
+	case diskBlank:
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, "/sbin/mkfs.ext4", "-q", "-F", "-L", "skiff-data",
 			"-E", "lazy_itable_init=1,lazy_journal_init=1", dev)
@@ -46,7 +46,11 @@ func mountDataDisk(ctx context.Context, disk, dir string, log *slog.Logger) erro
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("format data disk %s: %w: %s", dev, err, out)
 		}
-		log.Info("formatted the data disk", "device", dev, "took", time.Since(start).Round(time.Millisecond))
+		log.Info("formatted the blank data disk", "device", dev, "took", time.Since(start).Round(time.Millisecond))
+	}
+	// PID 1 loads ext4 while the agent starts.
+	if err := waitForFilesystem(ctx, "ext4", time.Minute); err != nil {
+		return fmt.Errorf("mount data disk %s: %w", dev, err)
 	}
 	if err := unix.Mount(dev, dir, "ext4", unix.MS_NOATIME, ""); err != nil {
 		return fmt.Errorf("mount data disk %s on %s: %w", dev, dir, err)
@@ -54,18 +58,45 @@ func mountDataDisk(ctx context.Context, disk, dir string, log *slog.Logger) erro
 	return os.Chmod(dir, 0o700)
 }
 
-// hasExt4 reports whether the device holds an ext2/3/4 superblock.
-func hasExt4(dev string) (bool, error) {
+// probeDisk reads the start of the device and classifies it
+// (classifyDisk).
+func probeDisk(dev string) (diskContent, error) {
 	f, err := os.Open(dev)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	defer f.Close()
-	b := make([]byte, 2)
-	if _, err := f.ReadAt(b, ext4MagicOffset); err != nil {
-		return false, fmt.Errorf("read superblock: %w", err)
+	head := make([]byte, diskProbeSize)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("read the disk's first %d bytes: %w", diskProbeSize, err)
 	}
-	return binary.LittleEndian.Uint16(b) == ext4Magic, nil
+	return classifyDisk(head[:n]), nil
+}
+
+// waitForFilesystem waits until the kernel knows the file system type
+// fstype (its module is loaded).
+func waitForFilesystem(ctx context.Context, fstype string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		data, err := os.ReadFile("/proc/filesystems")
+		if err != nil {
+			return err
+		}
+		for line := range strings.Lines(string(data)) {
+			if f := strings.Fields(line); len(f) > 0 && f[len(f)-1] == fstype {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the kernel has no %s file system after %v", fstype, timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // waitForFile waits for a device node that a driver is still probing.

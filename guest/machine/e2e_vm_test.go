@@ -92,6 +92,54 @@ func TestMachineBootsAndRunsContainers(t *testing.T) {
 	}
 }
 
+// TestMachineNeverFormatsADiskWithData boots a machine whose data disk
+// holds something other than ext4: the agent must say so on the console
+// and stop, leaving the disk as it was.
+func TestMachineNeverFormatsADiskWithData(t *testing.T) {
+	for _, arch := range []string{"amd64", "arm64"} {
+		t.Run(arch, func(t *testing.T) {
+			if a := os.Getenv("SKIFF_E2E_ARCHES"); a != "" && !strings.Contains(a, arch) {
+				t.Skipf("SKIFF_E2E_ARCHES=%s", a)
+			}
+			vm := newTestVM(t, arch)
+			disk := filepath.Join(vm.dir, "data.raw")
+			f, err := os.OpenFile(disk, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// An XFS superblock's magic: data skiff did not write.
+			if _, err := f.WriteAt([]byte("XFSB"), 0); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			vm.cmd = exec.Command(vm.qemu(), vm.args()...)
+			if err := vm.cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			vm.exited = make(chan error, 1)
+			go func() { vm.exited <- vm.cmd.Wait() }()
+			select {
+			case <-vm.exited:
+			case <-time.After(3 * time.Minute):
+				t.Fatal("the machine still runs 3 minutes after boot")
+			}
+			log, _ := os.ReadFile(filepath.Join(vm.dir, "console.log"))
+			if !bytes.Contains(log, []byte("holds data but no ext4 file system")) || bytes.Contains(log, []byte("skiff-agent: ready")) {
+				t.Errorf("console:\n%s", log)
+			}
+			head := make([]byte, 4)
+			f, err = os.Open(disk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if _, err := f.ReadAt(head, 0); err != nil || string(head) != "XFSB" {
+				t.Errorf("the disk starts with %q (%v), want it untouched", head, err)
+			}
+		})
+	}
+}
+
 type testVM struct {
 	arch, dir, image string
 	manifest         struct {

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,15 +29,31 @@ func Init() {
 	if err != nil {
 		logf("kernel modules: %v", err)
 	}
-	mods.load(mods.now, cfg.Debug)
+	loaded := mods.load(mods.plan.now, false, cfg.Debug)
 	// With console=hvc0, the console exists once virtio_console is loaded.
 	reopenConsole()
+	logf("boot: %s", loaded)
+	// The data disk's file system loads while the root moves and the
+	// agent starts (the agent waits for it), then the rest in the
+	// background; requests that run containers wait for those
+	// (containersReady).
+	laterDone := make(chan struct{})
+	go func() {
+		defer close(laterDone)
+		logf("disk: %s", mods.load(mods.plan.disk, false, cfg.Debug))
+		logf("later: %s", mods.load(mods.plan.later, true, cfg.Debug))
+	}()
 	if err := switchRoot(); err != nil {
 		fatal(fmt.Errorf("move to a tmpfs root: %w", err))
 	}
+	go func() {
+		<-laterDone
+		if err := markContainersReady(); err != nil {
+			logf("%v", err)
+		}
+	}()
 	// Ctrl-Alt-Del should reach the agent as a signal, not reset the VM.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
-	go mods.load(mods.later, cfg.Debug)
 	code := superviseAgent()
 	logf("agent ended (%s); powering off", code)
 	powerOff()
@@ -251,16 +268,36 @@ func enableControllers(dir string) error {
 }
 
 // reopenConsole points stdio at /dev/console, which exists once the
-// console's driver is loaded (console=hvc0 needs virtio_console).
+// console's driver is loaded (console=hvc0 needs virtio_console), and
+// writes what was logged before it. virtio_console registers the console
+// after its module has loaded, when the device has announced its ports:
+// until then opening /dev/console fails, so it tries again for a while.
 func reopenConsole() {
 	fd, err := unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
+	for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		fd, err = unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	}
-	for i := range 3 {
-		_ = unix.Dup3(fd, i, 0)
+	if err == nil {
+		for i := range 3 {
+			_ = unix.Dup3(fd, i, 0)
+		}
+		unix.Close(fd)
 	}
-	unix.Close(fd)
+	earlyLog.Lock()
+	defer earlyLog.Unlock()
+	for _, l := range earlyLog.lines {
+		fmt.Fprint(os.Stderr, l)
+	}
+	earlyLog.lines, earlyLog.console = nil, true
+}
+
+// earlyLog keeps the lines logged before reopenConsole: until the
+// console's driver is loaded, they would go nowhere.
+var earlyLog struct {
+	sync.Mutex
+	lines   []string
+	console bool
 }
 
 func readCmdline() string {
@@ -271,11 +308,19 @@ func readCmdline() string {
 // logf writes a line on the console; the console is what the host keeps
 // as the machine's log.
 func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "skiff-init: [%7.3fs] %s\n", uptime().Seconds(), fmt.Sprintf(format, args...))
+	line := fmt.Sprintf("skiff-init: [%7.3fs] %s\n", uptime().Seconds(), fmt.Sprintf(format, args...))
+	earlyLog.Lock()
+	defer earlyLog.Unlock()
+	if !earlyLog.console {
+		earlyLog.lines = append(earlyLog.lines, line)
+		return
+	}
+	fmt.Fprint(os.Stderr, line)
 }
 
 func fatal(err error) {
 	logf("fatal: %v", err)
+	reopenConsole() // so the lines kept until the console existed are seen
 	powerOff()
 }
 

@@ -86,24 +86,43 @@ func moduleName(p string) string {
 	return strings.ReplaceAll(b, "-", "_")
 }
 
-// Modules the agent needs only after it serves (container networking),
-// or only for some configurations: they load in the background, so the
-// agent is ready sooner.
+// Modules the machine needs before the agent starts: the devices of the
+// console, the host channel, the data disk and the network, and the
+// power button. The data disk's file system (diskModules) loads while the
+// root moves to a tmpfs and the agent starts, and the agent waits for it
+// before it mounts the disk. Every other module (container storage and
+// networking, entropy, Hyper-V services) loads after that, and requests
+// that run containers wait for them (ContainersReady). The Hyper-V
+// devices', the shares' and vsock's modules are needed at boot only when
+// the machine has or uses them.
 var (
-	laterModules    = []string{"nf_tables", "nf_nat", "nf_conntrack", "nft_masq", "nft_chain_nat", "nft_nat", "nft_ct", "veth", "bridge", "br_netfilter", "tun"}
+	bootModules     = []string{"virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk", "virtio_net", "button", "evdev"}
+	diskModules     = []string{"ext4", "crc32c_generic", "crc32c_intel"}
+	hyperVModules   = []string{"hv_vmbus", "hv_storvsc", "hv_netvsc", "sd_mod"}
 	ninePModules    = []string{"9p", "9pnet", "9pnet_virtio"}
 	virtiofsModules = []string{"fuse", "virtiofs"}
 	vsockModules    = []string{"vsock", "vmw_vsock_virtio_transport", "vmw_vsock_virtio_transport_common", "hv_sock"}
 )
 
-// planModules splits the modules of deps into those to load before the
-// agent starts and those that can load while it serves, each list in
-// load order. Modules that no other module needs are wanted for
-// themselves: they load at boot unless deferred, and bring what they need.
-func planModules(deps moduleDeps, cfg Config) (now, later []string, err error) {
-	deferred := map[string]bool{}
-	for _, n := range laterModules {
-		deferred[n] = true
+// modulePlan is when each kernel module loads; each list is in load
+// order, and a module comes in the first list that needs it.
+type modulePlan struct {
+	// now load before the agent starts.
+	now []string
+	// disk load while the agent starts, before it mounts the data disk.
+	disk []string
+	// later load after disk, in the background.
+	later []string
+}
+
+// planModules plans the modules of deps: now are bootModules and those
+// the machine's devices, shares and transport need, disk are
+// diskModules, later the rest; each comes with every module it needs.
+// hyperV reports whether the machine runs on Hyper-V.
+func planModules(deps moduleDeps, cfg Config, hyperV bool) (modulePlan, error) {
+	wanted := map[string]bool{}
+	for _, n := range bootModules {
+		wanted[n] = true
 	}
 	var nineP, virtiofs, vsock bool
 	vsock = cfg.Agent.Kind == TransportVsock
@@ -120,39 +139,42 @@ func planModules(deps moduleDeps, cfg Config) (now, later []string, err error) {
 	for _, g := range []struct {
 		names []string
 		need  bool
-	}{{ninePModules, nineP}, {virtiofsModules, virtiofs}, {vsockModules, vsock}} {
+	}{{hyperVModules, hyperV}, {ninePModules, nineP}, {virtiofsModules, virtiofs}, {vsockModules, vsock}} {
 		for _, n := range g.names {
-			deferred[n] = !g.need
+			wanted[n] = wanted[n] || g.need
 		}
 	}
-	needed := map[string]bool{}
-	for _, ds := range deps {
-		for _, d := range ds {
-			needed[d] = true
+	closure := func(want func(string) bool) map[string]bool {
+		set := map[string]bool{}
+		for p, ds := range deps {
+			if !want(moduleName(p)) {
+				continue
+			}
+			set[p] = true
+			for _, d := range ds {
+				set[d] = true
+			}
 		}
+		return set
 	}
-	atBoot := map[string]bool{}
-	for p, ds := range deps {
-		if deferred[moduleName(p)] || needed[p] {
-			continue
-		}
-		atBoot[p] = true
-		for _, d := range ds {
-			atBoot[d] = true
-		}
-	}
+	atBoot := closure(func(n string) bool { return wanted[n] })
+	forDisk := closure(func(n string) bool { return slices.Contains(diskModules, n) })
 	order, err := deps.loadOrder()
 	if err != nil {
-		return nil, nil, err
+		return modulePlan{}, err
 	}
+	var plan modulePlan
 	for _, p := range order {
-		if atBoot[p] {
-			now = append(now, p)
-		} else {
-			later = append(later, p)
+		switch {
+		case atBoot[p]:
+			plan.now = append(plan.now, p)
+		case forDisk[p]:
+			plan.disk = append(plan.disk, p)
+		default:
+			plan.later = append(plan.later, p)
 		}
 	}
-	return now, later, nil
+	return plan, nil
 }
 
 // loadAll calls load for every module of mods (in load order) on up to
@@ -206,9 +228,6 @@ func loadAll(mods []string, deps moduleDeps, workers int, load func(string) erro
 				}
 			}
 		}
-		if remaining == 0 {
-			close(ready)
-		}
 	}
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
@@ -219,6 +238,10 @@ func loadAll(mods []string, deps moduleDeps, workers int, load func(string) erro
 				err := load(m)
 				mu.Lock()
 				finish(m, err)
+				// finish is recursive: close once, after the outermost.
+				if remaining == 0 {
+					close(ready)
+				}
 				mu.Unlock()
 			}
 		}()

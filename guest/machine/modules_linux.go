@@ -1,7 +1,9 @@
 package machine
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,15 +15,15 @@ import (
 // moduleFiles are the kernel modules the initramfs ships, opened so they
 // can load after the initramfs is gone.
 type moduleFiles struct {
-	deps       moduleDeps
-	files      map[string]*os.File
-	now, later []string
+	deps  moduleDeps
+	files map[string]*os.File
+	plan  modulePlan
 	// failed holds the modules that did not load, and why.
 	failed map[string]error
 }
 
 // openModules opens every module shipped for the running kernel and
-// plans which load before the agent starts (planModules).
+// plans when each loads (planModules).
 func openModules(cfg Config) (*moduleFiles, error) {
 	m := &moduleFiles{files: map[string]*os.File{}, failed: map[string]error{}}
 	var u unix.Utsname
@@ -38,7 +40,7 @@ func openModules(cfg Config) (*moduleFiles, error) {
 	if m.deps, err = parseModulesDep(data); err != nil {
 		return m, err
 	}
-	if m.now, m.later, err = planModules(m.deps, cfg); err != nil {
+	if m.plan, err = planModules(m.deps, cfg, onHyperV()); err != nil {
 		return m, err
 	}
 	var errs []error
@@ -53,12 +55,25 @@ func openModules(cfg Config) (*moduleFiles, error) {
 	return m, errors.Join(errs...)
 }
 
-// load loads mods, each after those it needs, on every CPU. A module that
-// fails (hv_vmbus outside Hyper-V) is skipped with the modules that need
-// it; that is not an error.
-func (m *moduleFiles) load(mods []string, debug bool) {
+// onHyperV reports whether firmware describes a Hyper-V VMBus (the ACPI
+// IDs hv_vmbus binds to), so its modules are needed at boot.
+func onHyperV() bool {
+	for _, id := range []string{"VMBUS", "VMBus", "MSFT1000"} {
+		if m, _ := filepath.Glob("/sys/bus/acpi/devices/" + id + ":*"); len(m) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// load loads mods, each after those it needs, and returns a line for the
+// console that says how that went. In the foreground it uses every CPU;
+// in the background one thread at the lowest priority, so the agent's
+// start is not slowed. A module that fails (hv_vmbus outside Hyper-V) is
+// skipped with the modules that need it; that is not an error.
+func (m *moduleFiles) load(mods []string, background, debug bool) string {
 	if len(mods) == 0 {
-		return
+		return "no kernel modules to load"
 	}
 	start := time.Now()
 	// Modules that need one that failed before are not tried again.
@@ -73,7 +88,17 @@ next:
 		}
 		todo = append(todo, p)
 	}
-	failed := loadAll(todo, m.deps, runtime.NumCPU(), func(p string) error {
+	workers := runtime.NumCPU()
+	if background {
+		workers = 1
+	}
+	failed := loadAll(todo, m.deps, workers, func(p string) error {
+		if background {
+			// The thread stays locked and niced: it ends with its
+			// goroutine rather than serve others at this priority.
+			runtime.LockOSThread()
+			_ = unix.Setpriority(unix.PRIO_PROCESS, 0, 19)
+		}
 		f, ok := m.files[p]
 		if !ok {
 			return os.ErrNotExist
@@ -95,5 +120,34 @@ next:
 			logf("module %s: %v", moduleName(p), err)
 		}
 	}
-	logf("loaded %d of %d kernel modules in %v", len(todo)-len(failed), len(mods), time.Since(start).Round(time.Millisecond))
+	return fmt.Sprintf("loaded %d of %d kernel modules in %v", len(todo)-len(failed), len(mods), time.Since(start).Round(time.Millisecond))
+}
+
+// modulesLoaded exists once PID 1 has loaded (or tried) every kernel
+// module; /run is shared by PID 1 and the agent.
+const modulesLoaded = "/run/skiff/modules-loaded"
+
+func markContainersReady() error {
+	if err := os.MkdirAll(filepath.Dir(modulesLoaded), 0o755); err != nil {
+		return fmt.Errorf("mark kernel modules loaded: %w", err)
+	}
+	if err := os.WriteFile(modulesLoaded, nil, 0o644); err != nil {
+		return fmt.Errorf("mark kernel modules loaded: %w", err)
+	}
+	return nil
+}
+
+// containersReady returns once PID 1 has loaded every kernel module, so
+// container storage and networking work, or when ctx ends.
+func containersReady(ctx context.Context) error {
+	for {
+		if _, err := os.Stat(modulesLoaded); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

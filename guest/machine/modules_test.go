@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 const testModulesDep = `kernel/fs/9p/9p.ko: kernel/net/9p/9pnet.ko kernel/fs/netfs/netfs.ko kernel/fs/fscache/fscache.ko
@@ -20,6 +21,9 @@ kernel/net/vmw_vsock/hv_sock.ko: kernel/drivers/hv/hv_vmbus.ko kernel/net/vmw_vs
 kernel/net/vmw_vsock/vsock.ko:
 kernel/net/netfilter/nf_tables.ko: kernel/net/netfilter/nfnetlink.ko
 kernel/net/netfilter/nfnetlink.ko:
+kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/lib/crc16.ko
+kernel/fs/jbd2/jbd2.ko:
+kernel/lib/crc16.ko:
 `
 
 func mustDeps(t *testing.T) moduleDeps {
@@ -81,10 +85,15 @@ func TestPlanModules(t *testing.T) {
 		slices.Sort(n)
 		return n
 	}
-	// A serial agent with no shares needs neither 9p nor vsock at boot.
-	now, later, err := planModules(deps, Config{Agent: Transport{Kind: TransportSerial, Name: "a"}})
+	// A serial agent with no shares needs neither 9p nor vsock at boot,
+	// and container networking never holds the agent back.
+	plan, err := planModules(deps, Config{Agent: Transport{Kind: TransportSerial, Name: "a"}}, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	now, later := plan.now, plan.later
+	if got, want := names(plan.disk), []string{"crc16", "ext4", "jbd2"}; !slices.Equal(got, want) {
+		t.Errorf("serial: disk %v, want %v", got, want)
 	}
 	if got, want := names(now), []string{"virtio", "virtio_console", "virtio_ring"}; !slices.Equal(got, want) {
 		t.Errorf("serial: now %v, want %v", got, want)
@@ -92,11 +101,13 @@ func TestPlanModules(t *testing.T) {
 	if got, want := names(later), []string{"9p", "9pnet", "9pnet_virtio", "fscache", "hv_sock", "hv_vmbus", "netfs", "nf_tables", "nfnetlink", "vsock"}; !slices.Equal(got, want) {
 		t.Errorf("serial: later %v, want %v", got, want)
 	}
-	// 9p over vsock needs the 9p client and vsock before the agent starts.
-	now, _, err = planModules(deps, Config{Agent: Transport{Kind: TransportVsock, Port: 1}, Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/c"}}})
+	// 9p over vsock needs the 9p client and vsock before the agent
+	// starts; on Hyper-V, so does the VMBus.
+	plan, err = planModules(deps, Config{Agent: Transport{Kind: TransportVsock, Port: 1}, Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/c"}}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	now = plan.now
 	for _, n := range []string{"9p", "9pnet", "netfs", "fscache", "vsock", "hv_sock", "hv_vmbus"} {
 		if !slices.Contains(names(now), n) {
 			t.Errorf("9p-vsock: %s not loaded at boot (%v)", n, names(now))
@@ -143,5 +154,30 @@ func TestModuleName(t *testing.T) {
 		if got := moduleName(in); got != want {
 			t.Errorf("moduleName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A failure that is the last load, with modules that need it, must end
+// the load cleanly: the modules that need it fail with it.
+func TestLoadAllEndsOnAFailureWithDependents(t *testing.T) {
+	deps := mustDeps(t)
+	// One worker takes vsock, then hv_vmbus, whose failure ends hv_sock too.
+	mods := []string{"kernel/net/vmw_vsock/vsock.ko", "kernel/drivers/hv/hv_vmbus.ko", "kernel/net/vmw_vsock/hv_sock.ko"}
+	done := make(chan map[string]error, 1)
+	go func() {
+		done <- loadAll(mods, deps, 1, func(p string) error {
+			if moduleName(p) == "hv_vmbus" {
+				return errors.New("no such device")
+			}
+			return nil
+		})
+	}()
+	select {
+	case failed := <-done:
+		if len(failed) != 2 {
+			t.Errorf("failed %v, want hv_vmbus and hv_sock", failed)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("loadAll did not return")
 	}
 }

@@ -189,6 +189,19 @@ func kernelName(arch string) string {
 	return "vmlinux"
 }
 
+// initramfsName is the initramfs file the image's manifest names.
+func initramfsName(dir string) string {
+	var m struct {
+		Initramfs struct {
+			File string `json:"file"`
+		} `json:"initramfs"`
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err == nil && json.Unmarshal(b, &m) == nil && m.Initramfs.File != "" && filepath.Base(m.Initramfs.File) == m.Initramfs.File {
+		return m.Initramfs.File
+	}
+	return "initramfs.cpio"
+}
+
 // findVMImage locates the guest image: $SKIFF_VMIMAGE (the folder itself,
 // or its ARCH subfolder), else vmimage/ARCH beside the skiff binary.
 func findVMImage(arch string) (vmImage, error) {
@@ -208,7 +221,7 @@ func findVMImage(arch string) (vmImage, error) {
 			if err != nil {
 				return vmImage{}, err
 			}
-			return vmImage{kernel: filepath.Join(abs, kernelName(arch)), initrd: filepath.Join(abs, "initramfs.cpio.gz")}, nil
+			return vmImage{kernel: filepath.Join(abs, kernelName(arch)), initrd: filepath.Join(abs, initramfsName(abs))}, nil
 		}
 	}
 	return vmImage{}, errorf(errdefs.ErrNotFound, "no guest image for %s at %s; build it with make vmimage (and make build), or set SKIFF_VMIMAGE to its folder", arch, strings.Join(dirs, " or "))
