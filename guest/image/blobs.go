@@ -62,6 +62,10 @@ func (s *Store) hasBlob(digest string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
+// writebackChunk is how much of a download is written before the kernel
+// is asked to start putting it on disk.
+const writebackChunk = 8 << 20
+
 // writeBlobFrom stores what r yields as the blob digest: written to a
 // temp file, checked against the digest, synced, then renamed. progress,
 // when set, is told the bytes written so far. Nothing is left behind
@@ -80,7 +84,7 @@ func (s *Store) writeBlobFrom(ctx context.Context, r io.Reader, digest string, p
 	h := sha256.New()
 	w := io.MultiWriter(f, h)
 	buf := make([]byte, 1<<20)
-	var n int64
+	var n, flushed int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -91,6 +95,11 @@ func (s *Store) writeBlobFrom(ctx context.Context, r io.Reader, digest string, p
 				return fmt.Errorf("write blob %s: %w", digest, err)
 			}
 			n += int64(m)
+			if n-flushed >= writebackChunk {
+				// A hint: a failure only means the final fsync does it all.
+				_ = startWriteback(f, flushed, n-flushed)
+				flushed = n
+			}
 			if progress != nil {
 				progress(n)
 			}

@@ -166,13 +166,17 @@ func (a *applier) setDirTimes() error {
 	return nil
 }
 
+// writebackChunk is how much of a file is written before the kernel is
+// asked to start putting it on disk.
+const writebackChunk = 8 << 20
+
 // copySparse copies a file's content, seeking over blocks of zeros
 // instead of writing them. A tar can declare a sparse file of any size in
 // a few bytes; written out in full, it would fill the disk. It checks ctx
 // between blocks, as one entry can be arbitrarily long.
 func copySparse(ctx context.Context, f *os.File, r io.Reader) (int64, error) {
 	buf := make([]byte, sparseBlock)
-	var n int64
+	var n, flushed int64
 	holeAtEnd := false
 	for {
 		if err := ctx.Err(); err != nil {
@@ -193,6 +197,14 @@ func copySparse(ctx context.Context, f *os.File, r io.Reader) (int64, error) {
 				holeAtEnd = false
 			}
 			n += int64(m)
+			if n-flushed >= writebackChunk {
+				// The store syncs the whole layer at the end; starting the
+				// writeback of a big file now lets the disk work while the
+				// layer is still being read. Only a hint: errors do not
+				// matter.
+				_ = unix.SyncFileRange(int(f.Fd()), flushed, n-flushed, unix.SYNC_FILE_RANGE_WRITE)
+				flushed = n
+			}
 		}
 		if errors.Is(rerr, io.EOF) {
 			break
