@@ -86,14 +86,21 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout: %q\nstderr: %q", r.code, r.stdout, r.stderr)
 }
 
-// skiff runs the CLI with stdin and returns what it printed and its exit
-// code.
+// skiffIn runs the CLI with stdin and returns what it printed and its
+// exit code.
 func skiffIn(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	return runSkiff(t, env(), 2*time.Minute, stdin, args...)
+}
+
+// runSkiff runs the CLI in environ, failing the test only when it cannot
+// run at all.
+func runSkiff(t *testing.T, environ []string, timeout time.Duration, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "skiff"), args...)
-	cmd.Env = env()
+	cmd.Env = environ
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -4,7 +4,6 @@ package main_test
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,22 +32,10 @@ func TestMachineQEMU(t *testing.T) {
 		t.Skip("no guest image next to skiff (make vmimage && make build)")
 	}
 	home := t.TempDir()
+	vmEnv := append(os.Environ(), "SKIFF_HOME="+home, "SKIFF_DRIVER=qemu")
 	vm := func(args ...string) result {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, filepath.Join(binDir, "skiff"), args...)
-		cmd.Env = append(os.Environ(), "SKIFF_HOME="+home, "SKIFF_DRIVER=qemu")
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("skiff %v: %v", args, err)
-		}
-		return result{stdout: out.String(), stderr: errb.String(), code: code}
+		return runSkiff(t, vmEnv, 5*time.Minute, "", args...)
 	}
 	t.Cleanup(func() {
 		vm("machine", "stop")
