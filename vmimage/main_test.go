@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"testing"
 
@@ -69,5 +70,26 @@ func TestInitramfsIsReproducible(t *testing.T) {
 	}
 	if !bytes.HasPrefix(a, []byte("070701")) {
 		t.Errorf("the initramfs starts with %q, want an uncompressed newc archive", a[:6])
+	}
+}
+
+func TestStripSignature(t *testing.T) {
+	body := []byte("\x7fELF module body")
+	sig := bytes.Repeat([]byte{0xab}, 300)
+	info := make([]byte, 12)
+	info[2] = 2 // PKCS#7
+	binary.BigEndian.PutUint32(info[8:], uint32(len(sig)))
+	signed := slices.Concat(body, sig, info, []byte(sigMagic))
+	if got := stripSignature(signed); !bytes.Equal(got, body) {
+		t.Fatalf("stripSignature(signed) = %q, want %q", got, body)
+	}
+	if got := stripSignature(body); !bytes.Equal(got, body) {
+		t.Fatalf("stripSignature(unsigned) changed it to %q", got)
+	}
+	// A length that points before the start leaves the module as it is.
+	binary.BigEndian.PutUint32(info[8:], 1<<20)
+	bad := slices.Concat(body, info, []byte(sigMagic))
+	if got := stripSignature(bad); !bytes.Equal(got, bad) {
+		t.Fatalf("stripSignature(bad length) = %q, want it unchanged", got)
 	}
 }

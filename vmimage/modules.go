@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path"
@@ -153,7 +154,7 @@ func moduleEntries(ctx context.Context, root, kver string, wanted []string) ([]c
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, cpio.Entry{Path: path.Join("lib/modules", kver, p), Kind: cpio.File, Mode: 0o644, Data: data})
+		entries = append(entries, cpio.Entry{Path: path.Join("lib/modules", kver, p), Kind: cpio.File, Mode: 0o644, Data: stripSignature(data)})
 		fmt.Fprintf(&dep, "%s:", p)
 		for _, d := range deps[p] {
 			fmt.Fprintf(&dep, " %s", d)
@@ -162,4 +163,30 @@ func moduleEntries(ctx context.Context, root, kver string, wanted []string) ([]c
 	}
 	entries = append(entries, cpio.Entry{Path: path.Join("lib/modules", kver, "modules.dep"), Kind: cpio.File, Mode: 0o644, Data: []byte(dep.String())})
 	return entries, nil
+}
+
+// sigMagic ends a signed kernel module: the module, its PKCS#7 signature,
+// a 12-byte struct module_signature whose last four bytes are the
+// signature's length (big-endian), then this.
+const sigMagic = "~Module signature appended~\n"
+
+// stripSignature returns a module without its appended signature. The
+// kernel then loads it without checking one (the guest does not enforce
+// signatures), which saves the hashing and RSA work of every load: under
+// emulation that is a large part of the boot.
+func stripSignature(data []byte) []byte {
+	if !bytes.HasSuffix(data, []byte(sigMagic)) {
+		return data
+	}
+	end := len(data) - len(sigMagic)
+	if end < 12 {
+		return data
+	}
+	info := data[end-12 : end]
+	sigLen := int(binary.BigEndian.Uint32(info[8:]))
+	body := end - 12 - sigLen - int(info[3]) - int(info[4])
+	if body <= 0 {
+		return data
+	}
+	return data[:body]
 }

@@ -17,7 +17,7 @@ import (
 // mountDataDisk mounts the data disk at dir, formatting it first when it
 // is blank (a new machine). A disk that holds data but no ext4 file
 // system is an error: it is never formatted. With no disk, dir stays on
-// the tmpfs root and nothing persists.
+// the initramfs's memory and nothing persists.
 func mountDataDisk(ctx context.Context, disk, dir string, log *slog.Logger) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

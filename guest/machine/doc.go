@@ -1,6 +1,7 @@
 // Package machine makes skiff-agent the init of skiff's Linux VM: as PID 1
-// it moves the system from the initramfs onto a tmpfs root, mounts the
-// kernel filesystems, loads the kernel modules shipped in the initramfs,
+// it makes a bind mount of the initramfs its root (so containers can
+// pivot_root), mounts the kernel filesystems, loads the kernel modules
+// shipped in the initramfs (those of the buses the machine has first),
 // reaps orphans and powers the VM off when the agent ends. The agent
 // process it starts reads the kernel command line, sets the clock, formats
 // and mounts the data disk, configures the network, mounts the shared

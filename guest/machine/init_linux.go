@@ -21,6 +21,9 @@ const AgentCommand = "machine-agent"
 // Init is the machine's PID 1. It never returns: it powers the VM off.
 func Init() {
 	logf("started")
+	if err := switchRoot(); err != nil {
+		fatal(fmt.Errorf("move to a root that containers can leave: %w", err))
+	}
 	if err := mountSystem(); err != nil {
 		fatal(err)
 	}
@@ -43,11 +46,10 @@ func Init() {
 		logf("disk: %s", mods.load(mods.plan.disk, false, cfg.Debug))
 		logf("later: %s", mods.load(mods.plan.later, true, cfg.Debug))
 	}()
-	if err := switchRoot(); err != nil {
-		fatal(fmt.Errorf("move to a tmpfs root: %w", err))
-	}
 	go func() {
 		<-laterDone
+		// Every module is loaded: give their memory back.
+		_ = os.RemoveAll("/lib/modules")
 		if err := markContainersReady(); err != nil {
 			logf("%v", err)
 		}
@@ -66,8 +68,7 @@ func Init() {
 func superviseAgent() string {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGPWR, unix.SIGCHLD)
-	// The agent's binary is no longer on any path: the initramfs it came
-	// from is gone (switchRoot).
+	// /proc/self/exe is this very binary, whatever its path.
 	p, err := os.StartProcess("/proc/self/exe", []string{"/init", AgentCommand}, &os.ProcAttr{
 		Env:   append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
@@ -101,85 +102,19 @@ func superviseAgent() string {
 	}
 }
 
-// switchRoot moves the initramfs's files onto a tmpfs and makes that the
-// root: pivot_root, which containers need, cannot leave the initramfs's
-// rootfs. The mounts made so far move along. Two things are deleted, not
-// copied: the agent's binary (this process runs it; children start it
-// from /proc/self/exe) and the kernel modules (opened already).
+// switchRoot makes a bind mount of the initramfs's root the process's
+// root. pivot_root, which containers need, refuses to leave the
+// initramfs's own mount (rootfs), but not a mount on top of it; binding
+// costs nothing where copying every file onto a new tmpfs cost a large
+// part of the boot under emulation. It runs before any other mount, so
+// nothing needs to move along.
 func switchRoot() error {
 	const newRoot = "/.root"
 	if err := os.Mkdir(newRoot, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	if err := unix.Mount("tmpfs", newRoot, "tmpfs", 0, "mode=0755"); err != nil {
-		return fmt.Errorf("mount tmpfs: %w", err)
-	}
-	var rootSt unix.Stat_t
-	if err := unix.Stat("/", &rootSt); err != nil {
-		return err
-	}
-	// File by file, so the memory the initramfs holds is freed as the
-	// copy grows.
-	var dirs []string
-	err := filepath.WalkDir("/", func(p string, _ fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		switch p {
-		case "/":
-			return nil
-		case newRoot:
-			return filepath.SkipDir
-		case "/init":
-			return os.Remove(p)
-		case "/lib/modules":
-			if err := os.RemoveAll(p); err != nil {
-				return err
-			}
-			return filepath.SkipDir
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			return err
-		}
-		dst := newRoot + p
-		if st.Dev != rootSt.Dev {
-			if err := os.MkdirAll(dst, 0o755); err != nil {
-				return err
-			}
-			if err := unix.Mount(p, dst, "", unix.MS_MOVE, ""); err != nil {
-				return fmt.Errorf("move mount %s: %w", p, err)
-			}
-			dirs = append(dirs, p)
-			return filepath.SkipDir
-		}
-		mode := st.Mode & 0o7777
-		switch st.Mode & unix.S_IFMT {
-		case unix.S_IFDIR:
-			dirs = append(dirs, p)
-			return os.Mkdir(dst, os.FileMode(mode)|os.ModeDir)
-		case unix.S_IFLNK:
-			target, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			if err := os.Symlink(target, dst); err != nil {
-				return err
-			}
-		case unix.S_IFREG:
-			return moveFile(p, dst, mode)
-		default:
-			if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
-				return fmt.Errorf("mknod %s: %w", dst, err)
-			}
-		}
-		return os.Remove(p)
-	})
-	if err != nil {
-		return err
-	}
-	for i := len(dirs) - 1; i >= 0; i-- {
-		_ = os.Remove(dirs[i])
+	if err := unix.Mount("/", newRoot, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind the root: %w", err)
 	}
 	if err := os.Chdir(newRoot); err != nil {
 		return err
@@ -193,23 +128,9 @@ func switchRoot() error {
 	if err := os.Chdir("/"); err != nil {
 		return err
 	}
-	logf("moved to a tmpfs root")
+	// The bind shows the directory it was made on, empty.
+	_ = os.Remove(newRoot)
 	return nil
-}
-
-func moveFile(src, dst string, mode uint32) error {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(dst, data, os.FileMode(mode)); err != nil {
-		return err
-	}
-	// WriteFile's mode is filtered by the umask.
-	if err := os.Chmod(dst, os.FileMode(mode)); err != nil {
-		return err
-	}
-	return os.Remove(src)
 }
 
 type mountPoint struct {

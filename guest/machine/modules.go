@@ -96,13 +96,24 @@ func moduleName(p string) string {
 // devices', the shares' and vsock's modules are needed at boot only when
 // the machine has or uses them.
 var (
-	bootModules     = []string{"virtio_mmio", "virtio_pci", "virtio_console", "virtio_blk", "virtio_net", "button", "evdev"}
+	bootModules     = []string{"virtio_console", "virtio_blk", "virtio_net", "button", "evdev"}
 	diskModules     = []string{"ext4", "crc32c_generic", "crc32c_intel"}
 	hyperVModules   = []string{"hv_vmbus", "hv_storvsc", "hv_netvsc", "sd_mod"}
+	mmioModules     = []string{"virtio_mmio"}
+	pciModules      = []string{"virtio_pci"}
 	ninePModules    = []string{"9p", "9pnet", "9pnet_virtio"}
 	virtiofsModules = []string{"fuse", "virtiofs"}
 	vsockModules    = []string{"vsock", "vmw_vsock_virtio_transport", "vmw_vsock_virtio_transport_common", "hv_sock"}
 )
+
+// buses are the device buses a machine has; only their drivers load at
+// boot (under emulation a module costs tens of milliseconds), the others
+// later.
+type buses struct {
+	// hyperV: Hyper-V's VMBus; mmio: virtio on MMIO (QEMU's microvm and
+	// virt); pci: virtio on PCI (Virtualization.framework).
+	hyperV, mmio, pci bool
+}
 
 // modulePlan is when each kernel module loads; each list is in load
 // order, and a module comes in the first list that needs it.
@@ -118,8 +129,8 @@ type modulePlan struct {
 // planModules plans the modules of deps: now are bootModules and those
 // the machine's devices, shares and transport need, disk are
 // diskModules, later the rest; each comes with every module it needs.
-// hyperV reports whether the machine runs on Hyper-V.
-func planModules(deps moduleDeps, cfg Config, hyperV bool) (modulePlan, error) {
+// bus says which buses the machine's devices are on.
+func planModules(deps moduleDeps, cfg Config, bus buses) (modulePlan, error) {
 	wanted := map[string]bool{}
 	for _, n := range bootModules {
 		wanted[n] = true
@@ -139,7 +150,7 @@ func planModules(deps moduleDeps, cfg Config, hyperV bool) (modulePlan, error) {
 	for _, g := range []struct {
 		names []string
 		need  bool
-	}{{hyperVModules, hyperV}, {ninePModules, nineP}, {virtiofsModules, virtiofs}, {vsockModules, vsock}} {
+	}{{hyperVModules, bus.hyperV}, {mmioModules, bus.mmio}, {pciModules, bus.pci}, {ninePModules, nineP}, {virtiofsModules, virtiofs}, {vsockModules, vsock}} {
 		for _, n := range g.names {
 			wanted[n] = wanted[n] || g.need
 		}

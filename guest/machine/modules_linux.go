@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,7 +41,7 @@ func openModules(cfg Config) (*moduleFiles, error) {
 	if m.deps, err = parseModulesDep(data); err != nil {
 		return m, err
 	}
-	if m.plan, err = planModules(m.deps, cfg, onHyperV()); err != nil {
+	if m.plan, err = planModules(m.deps, cfg, findBuses()); err != nil {
 		return m, err
 	}
 	var errs []error
@@ -53,6 +54,40 @@ func openModules(cfg Config) (*moduleFiles, error) {
 		m.files[p] = f
 	}
 	return m, errors.Join(errs...)
+}
+
+// findBuses says which buses the firmware describes. When it finds no
+// virtio bus it says both, so that a machine it does not know still
+// boots.
+func findBuses() buses {
+	b := buses{hyperV: onHyperV(), mmio: onVirtioMMIO(), pci: onVirtioPCI()}
+	if !b.hyperV && !b.mmio && !b.pci {
+		b.mmio, b.pci = true, true
+	}
+	return b
+}
+
+// onVirtioMMIO reports whether firmware describes virtio-mmio devices:
+// in ACPI (LNRO0005, QEMU's microvm), in the device tree (QEMU's virt) or
+// on the kernel command line.
+func onVirtioMMIO() bool {
+	for _, g := range []string{"/sys/bus/acpi/devices/LNRO0005:*", "/sys/bus/platform/devices/*.virtio_mmio", "/sys/bus/platform/devices/*virtio-mmio*", "/sys/firmware/devicetree/base/virtio_mmio@*"} {
+		if m, _ := filepath.Glob(g); len(m) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// onVirtioPCI reports whether a PCI device is virtio's (vendor 0x1af4).
+func onVirtioPCI() bool {
+	vendors, _ := filepath.Glob("/sys/bus/pci/devices/*/vendor")
+	for _, v := range vendors {
+		if b, err := os.ReadFile(v); err == nil && strings.TrimSpace(string(b)) == "0x1af4" {
+			return true
+		}
+	}
+	return false
 }
 
 // onHyperV reports whether firmware describes a Hyper-V VMBus (the ACPI

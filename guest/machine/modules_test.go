@@ -87,7 +87,7 @@ func TestPlanModules(t *testing.T) {
 	}
 	// A serial agent with no shares needs neither 9p nor vsock at boot,
 	// and container networking never holds the agent back.
-	plan, err := planModules(deps, Config{Agent: Transport{Kind: TransportSerial, Name: "a"}}, false)
+	plan, err := planModules(deps, Config{Agent: Transport{Kind: TransportSerial, Name: "a"}}, buses{mmio: true, pci: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestPlanModules(t *testing.T) {
 	}
 	// 9p over vsock needs the 9p client and vsock before the agent
 	// starts; on Hyper-V, so does the VMBus.
-	plan, err = planModules(deps, Config{Agent: Transport{Kind: TransportVsock, Port: 1}, Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/c"}}}, true)
+	plan, err = planModules(deps, Config{Agent: Transport{Kind: TransportVsock, Port: 1}, Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/c"}}}, buses{hyperV: true})
 	if err != nil {
 		t.Fatal(err)
 	}
