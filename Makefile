@@ -28,8 +28,21 @@ build: bin/skiff bin/skiff-agent bin/images/busybox-$(ARCH).tar
 		cp -r build/vmimage/$(ARCH) bin/vmimage/$(ARCH).tmp && \
 		rm -rf bin/vmimage/$(ARCH) && mv bin/vmimage/$(ARCH).tmp bin/vmimage/$(ARCH); fi
 
+# The CLI is pure Go, except when built on and for macOS: the vz driver
+# calls Virtualization.framework through cgo (a cross-built one has no vz).
+CLI_CGO := $(if $(and $(filter Darwin,$(shell uname -s)),$(filter darwin,$(shell $(GO) env GOOS))),1,0)
+
 bin/skiff: FORCE
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(CLI_LDFLAGS)' -o $@ ./cmd/skiff
+	CGO_ENABLED=$(CLI_CGO) $(GO) build -trimpath -ldflags '$(CLI_LDFLAGS)' -o $@ ./cmd/skiff
+
+# Virtualization.framework runs VMs only for a binary signed with the
+# com.apple.security.virtualization entitlement; an ad-hoc signature will do.
+.PHONY: sign-darwin
+sign-darwin:
+	@if [ "$$(uname -s)" != Darwin ]; then \
+		echo "make sign-darwin: codesign exists only on macOS; build and sign skiff on a Mac" >&2; exit 1; fi
+	$(MAKE) bin/skiff
+	codesign --entitlements platform/vz/skiff.entitlements --force -s - bin/skiff
 
 bin/skiff-agent: bin/skiff-agent-linux-$(ARCH)
 	cp $< $@.tmp && mv $@.tmp $@

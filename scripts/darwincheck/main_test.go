@@ -25,3 +25,30 @@ func TestGoodFixturePassesWithCgo(t *testing.T) {
 		t.Fatalf("n=%d err=%v output %s", n, err, out.String())
 	}
 }
+
+// TestVzMisuseFails checks that a wrong call into Code-Hex/vz, a cgo
+// package, is an error for both Mac architectures.
+func TestVzMisuseFails(t *testing.T) {
+	for _, arch := range []string{"arm64", "amd64"} {
+		var out bytes.Buffer
+		_, err := check(&out, arch, "", false, false, []string{"./testdata/vzmisuse"})
+		if !errors.Is(err, errTypes) {
+			t.Fatalf("%s: err %v, want type errors; output %s", arch, err, out.String())
+		}
+		if !strings.Contains(out.String(), "vzmisuse_darwin.go") || !strings.Contains(out.String(), "vm.Stop") {
+			t.Errorf("%s: the error does not name the bad call: %s", arch, out.String())
+		}
+	}
+}
+
+// TestVzDriverPasses checks the vz driver and its tests, with the
+// per-architecture Rosetta files, as they build on each Mac.
+func TestVzDriverPasses(t *testing.T) {
+	for _, arch := range []string{"arm64", "amd64"} {
+		var out bytes.Buffer
+		n, err := check(&out, arch, "", true, false, []string{"../../platform/vz"})
+		if err != nil || n == 0 {
+			t.Errorf("%s: n=%d err=%v output %s", arch, n, err, out.String())
+		}
+	}
+}

@@ -1,0 +1,29 @@
+package vz
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/skiffrun/skiff/platform"
+)
+
+// ensureDisk creates the data disk as a sparse raw file (APFS allocates
+// only what the guest writes), or grows it to its size; it never shrinks
+// one, which would cut the guest's file system.
+func ensureDisk(d platform.Disk) error {
+	f, err := os.OpenFile(d.Path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("create data disk: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("data disk: %w", err)
+	}
+	if st.Size() < d.SizeBytes {
+		if err := f.Truncate(d.SizeBytes); err != nil {
+			return fmt.Errorf("size data disk %s: %w", d.Path, err)
+		}
+	}
+	return nil
+}
