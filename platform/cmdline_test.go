@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -41,16 +42,62 @@ func TestGuestArgs(t *testing.T) {
 }
 
 func TestGuestPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/Users/me/src":    "/Users/me/src",
-		"/tmp/":            "/tmp",
-		`C:\src`:           "/mnt/c/src",
-		`d:\Users\me\a b`:  "/mnt/d/Users/me/a b",
-		`C:\`:              "/mnt/c",
-		"/home/u/../u/src": "/home/u/src",
-	} {
-		if got := GuestPath(in); got != want {
-			t.Errorf("GuestPath(%q) = %q, want %q", in, got, want)
-		}
+	tests := []struct{ name, in, want string }{
+		{"unix path", "/Users/me/src", "/Users/me/src"},
+		{"unix trailing slash", "/tmp/", "/tmp"},
+		{"unix dot dot", "/home/u/../u/src", "/home/u/src"},
+		{"drive", `C:\src`, "/mnt/c/src"},
+		{"drive letter lowered, spaces kept", `D:\Users\me\a b`, "/mnt/d/Users/me/a b"},
+		{"lower-case drive", `d:\x`, "/mnt/d/x"},
+		{"drive root", `C:\`, "/mnt/c"},
+		{"bare drive", `C:`, "/mnt/c"},
+		{"forward slashes", `C:/src/app`, "/mnt/c/src/app"},
+		{"mixed slashes, doubled", `C:\\src//app\`, "/mnt/c/src/app"},
+		{"dot dot stays on the drive", `C:\..\..\Windows`, "/mnt/c/Windows"},
+		{"long-path prefix", `\\?\C:\src`, "/mnt/c/src"},
+		{"device-namespace drive", `\\.\E:\data`, "/mnt/e/data"},
+		{"UNC", `\\server\share\dir`, "/mnt/unc/server/share/dir"},
+		{"UNC share root", `\\server\share`, "/mnt/unc/server/share"},
+		{"long-path UNC", `\\?\UNC\server\share\dir`, "/mnt/unc/server/share/dir"},
+		{"long-path UNC any case", `\\?\unc\srv\sh`, "/mnt/unc/srv/sh"},
+		{"dot dot stays in the UNC share", `\\server\share\a\..\..\..\b`, "/mnt/unc/server/share/b"},
+		{"UNC without a share", `\\server`, ""},
+		{"UNC share named dot dot", `\\server\..\x`, ""},
+		{"named pipe", `\\.\pipe\docker_engine`, ""},
+		{"device", `\\?\Volume{0b1e}\x`, ""},
 	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := GuestPath(tc.in); got != tc.want {
+				t.Errorf("GuestPath(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzGuestPath checks that any host path maps to "" or a clean absolute
+// guest path, and that a Windows one stays under /mnt.
+func FuzzGuestPath(f *testing.F) {
+	for _, s := range []string{"/a/b", `C:\x\..\y`, `\\srv\sh\..`, `\\?\UNC\a\b`, `\\.\c:`, "c:", `\\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		got := GuestPath(in)
+		if got == "" {
+			return
+		}
+		if !isWindowsForm(in) {
+			if got != path.Clean(in) {
+				t.Fatalf("GuestPath(%q) = %q, want it cleaned only", in, got)
+			}
+			return
+		}
+		if !path.IsAbs(got) || path.Clean(got) != got || !strings.HasPrefix(got, "/mnt/") {
+			t.Fatalf("GuestPath(%q) = %q, not a clean absolute path under /mnt", in, got)
+		}
+	})
+}
+
+func isWindowsForm(p string) bool {
+	return strings.HasPrefix(p, `\\`) || (len(p) >= 2 && p[1] == ':' && isLetter(p[0]))
 }

@@ -336,15 +336,71 @@ func (t AgentTransport) check() []error {
 	return errs
 }
 
-// GuestPath is where the guest mounts the host folder hostPath: the same
-// path for a unix path, /mnt/<drive>/... for a Windows one ("C:\src"
-// becomes "/mnt/c/src").
+// GuestPath is where the guest mounts the host folder hostPath, and ""
+// for a path no share can have. A unix path stays as it is, cleaned. A
+// Windows path goes under /mnt, with forward slashes:
+//
+//	C:\src, c:/src, \\?\C:\src  ->  /mnt/c/src  (the drive letter lowered)
+//	\\server\share\dir          ->  /mnt/unc/server/share/dir
+//	\\?\UNC\server\share\dir    ->  /mnt/unc/server/share/dir
+//	\\.\pipe\x, \\server        ->  ""  (a device, or no share named)
+//
+// Windows paths are told apart by their form, not by the OS this runs on,
+// so the translation is the same (and tested) everywhere; ".." never
+// climbs out of the drive or the share.
 func GuestPath(hostPath string) string {
-	if len(hostPath) >= 2 && hostPath[1] == ':' && isLetter(hostPath[0]) {
-		rest := strings.ReplaceAll(hostPath[2:], `\`, "/")
-		return path.Clean("/mnt/" + strings.ToLower(hostPath[:1]) + "/" + rest)
+	p := hostPath
+	if len(p) >= 2 && p[0] == '\\' && p[1] == '\\' {
+		rest := p[2:]
+		switch {
+		case hasPrefixFold(rest, `?\UNC\`):
+			return uncGuestPath(rest[len(`?\UNC\`):])
+		case strings.HasPrefix(rest, `?\`), strings.HasPrefix(rest, `.\`):
+			// The Win32 file and device namespaces: only a drive is a
+			// folder a share can have.
+			if d := rest[2:]; isDrivePath(d) {
+				return driveGuestPath(d)
+			}
+			return ""
+		}
+		return uncGuestPath(rest)
 	}
-	return path.Clean(hostPath)
+	if isDrivePath(p) {
+		return driveGuestPath(p)
+	}
+	return path.Clean(p)
+}
+
+// isDrivePath reports whether p starts with a drive letter and a colon.
+func isDrivePath(p string) bool { return len(p) >= 2 && p[1] == ':' && isLetter(p[0]) }
+
+// driveGuestPath maps `C:\dir` to /mnt/c/dir.
+func driveGuestPath(p string) string {
+	return "/mnt/" + strings.ToLower(p[:1]) + underRoot(p[2:])
+}
+
+// uncGuestPath maps `server\share\dir` to /mnt/unc/server/share/dir; a
+// path without both a server and a share names no folder.
+func uncGuestPath(p string) string {
+	parts := strings.FieldsFunc(p, func(r rune) bool { return r == '\\' || r == '/' })
+	if len(parts) < 2 || parts[0] == "." || parts[0] == ".." || parts[1] == "." || parts[1] == ".." {
+		return ""
+	}
+	return "/mnt/unc/" + parts[0] + "/" + parts[1] + underRoot(strings.Join(parts[2:], "/"))
+}
+
+// underRoot cleans rest, a path below some root, into "" or "/a/b"
+// without letting ".." leave the root.
+func underRoot(rest string) string {
+	c := path.Clean("/" + strings.ReplaceAll(rest, `\`, "/"))
+	if c == "/" {
+		return ""
+	}
+	return c
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 func isLetter(b byte) bool { return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') }

@@ -26,7 +26,7 @@ var wantedModules = []string{
 	// the host channel
 	"vsock", "vmw_vsock_virtio_transport", "vmw_vsock_virtio_transport_common", "hv_sock",
 	// shares
-	"9p", "9pnet", "9pnet_virtio", "netfs", "fscache", "fuse", "virtiofs",
+	"9p", "9pnet", "9pnet_virtio", "9pnet_fd", "netfs", "fscache", "fuse", "virtiofs",
 	// the data disk and container storage; ext4 asks the crypto API for
 	// crc32c by name, which nothing loads on demand without modprobe
 	"ext4", "crc32c_generic", "crc32c_intel", "overlay", "sd_mod",

@@ -102,6 +102,7 @@ var (
 	mmioModules     = []string{"virtio_mmio"}
 	pciModules      = []string{"virtio_pci"}
 	ninePModules    = []string{"9p", "9pnet", "9pnet_virtio"}
+	ninePFDModules  = []string{"9p", "9pnet", "9pnet_fd"} // 9p on a socket: HCS's Plan 9 server over vsock
 	virtiofsModules = []string{"fuse", "virtiofs"}
 	vsockModules    = []string{"vsock", "vmw_vsock_virtio_transport", "vmw_vsock_virtio_transport_common", "hv_sock"}
 )
@@ -135,14 +136,14 @@ func planModules(deps moduleDeps, cfg Config, bus buses) (modulePlan, error) {
 	for _, n := range bootModules {
 		wanted[n] = true
 	}
-	var nineP, virtiofs, vsock bool
+	var nineP, ninePFD, virtiofs, vsock bool
 	vsock = cfg.Agent.Kind == TransportVsock
 	for _, s := range cfg.Shares {
 		switch s.FSType {
 		case FS9P:
 			nineP = true
 		case FS9PVsock:
-			nineP, vsock = true, true
+			ninePFD, vsock = true, true
 		case FSVirtiofs:
 			virtiofs = true
 		}
@@ -150,7 +151,7 @@ func planModules(deps moduleDeps, cfg Config, bus buses) (modulePlan, error) {
 	for _, g := range []struct {
 		names []string
 		need  bool
-	}{{hyperVModules, bus.hyperV}, {mmioModules, bus.mmio}, {pciModules, bus.pci}, {ninePModules, nineP}, {virtiofsModules, virtiofs}, {vsockModules, vsock}} {
+	}{{hyperVModules, bus.hyperV}, {mmioModules, bus.mmio}, {pciModules, bus.pci}, {ninePModules, nineP}, {ninePFDModules, ninePFD}, {virtiofsModules, virtiofs}, {vsockModules, vsock}} {
 		for _, n := range g.names {
 			wanted[n] = wanted[n] || g.need
 		}

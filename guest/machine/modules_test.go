@@ -13,6 +13,7 @@ kernel/net/9p/9pnet.ko:
 kernel/fs/netfs/netfs.ko:
 kernel/fs/fscache/fscache.ko: kernel/fs/netfs/netfs.ko
 kernel/net/9p/9pnet_virtio.ko: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko kernel/net/9p/9pnet.ko
+kernel/net/9p/9pnet_fd.ko: kernel/net/9p/9pnet.ko
 kernel/drivers/virtio/virtio_ring.ko:
 kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko
 kernel/drivers/char/virtio_console.ko: kernel/drivers/virtio/virtio_ring.ko kernel/drivers/virtio/virtio.ko
@@ -98,7 +99,7 @@ func TestPlanModules(t *testing.T) {
 	if got, want := names(now), []string{"virtio", "virtio_console", "virtio_ring"}; !slices.Equal(got, want) {
 		t.Errorf("serial: now %v, want %v", got, want)
 	}
-	if got, want := names(later), []string{"9p", "9pnet", "9pnet_virtio", "fscache", "hv_sock", "hv_vmbus", "netfs", "nf_tables", "nfnetlink", "vsock"}; !slices.Equal(got, want) {
+	if got, want := names(later), []string{"9p", "9pnet", "9pnet_fd", "9pnet_virtio", "fscache", "hv_sock", "hv_vmbus", "netfs", "nf_tables", "nfnetlink", "vsock"}; !slices.Equal(got, want) {
 		t.Errorf("serial: later %v, want %v", got, want)
 	}
 	// 9p over vsock needs the 9p client and vsock before the agent
@@ -108,10 +109,13 @@ func TestPlanModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = plan.now
-	for _, n := range []string{"9p", "9pnet", "netfs", "fscache", "vsock", "hv_sock", "hv_vmbus"} {
+	for _, n := range []string{"9p", "9pnet", "9pnet_fd", "netfs", "fscache", "vsock", "hv_sock", "hv_vmbus"} {
 		if !slices.Contains(names(now), n) {
 			t.Errorf("9p-vsock: %s not loaded at boot (%v)", n, names(now))
 		}
+	}
+	if slices.Contains(names(now), "9pnet_virtio") {
+		t.Errorf("9p-vsock: 9pnet_virtio loaded at boot (%v)", names(now))
 	}
 }
 

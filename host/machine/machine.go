@@ -107,16 +107,17 @@ func New(o Options) (*Machine, error) {
 }
 
 // Home returns the directory skiff keeps its state in: $SKIFF_HOME, or
-// .skiff in the user's home directory.
+// the OS's place for it (defaultHome: .skiff in the user's home directory,
+// %LOCALAPPDATA%\skiff on Windows).
 func Home() (string, error) {
 	if h := os.Getenv("SKIFF_HOME"); h != "" {
 		return h, nil
 	}
-	h, err := os.UserHomeDir()
+	h, err := defaultHome()
 	if err != nil {
 		return "", fmt.Errorf("find home directory (or set SKIFF_HOME): %w", err)
 	}
-	return filepath.Join(h, ".skiff"), nil
+	return h, nil
 }
 
 // Spec returns the machine's description.

@@ -2,18 +2,166 @@ package machine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
 
-	"github.com/skiffrun/skiff/platform"
+	"golang.org/x/sys/windows"
 )
 
+// spawnDaemon starts this program as the machine's host daemon, detached
+// from the console (closing the terminal leaves the machine running),
+// with its output in daemon.log. The machine's directory is made the
+// user's alone first: the agent's socket the daemon creates in it
+// inherits that ACL, and the socket is the key to every container.
 func (m *Machine) spawnDaemon() (*os.Process, error) {
-	return nil, fmt.Errorf("the host daemon on Windows: %w", platform.ErrNotSupported)
+	if err := restrictToOwner(m.spec.Dir); err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find skiff: %w", err)
+	}
+	logf, err := os.OpenFile(m.daemonLog(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open daemon log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, m.daemonArgs()...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = m.spec.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		CreationFlags: windows.CREATE_NEW_PROCESS_GROUP | windows.DETACHED_PROCESS,
+		HideWindow:    true,
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the machine's host daemon: %w", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	return cmd.Process, nil
 }
 
-func (m *Machine) daemonPID() (int, bool) { return 0, false }
+// restrictToOwner gives dir (and what it holds, by inheritance) a
+// protected ACL that lets in only the current user and SYSTEM, under
+// which the Host Compute Service opens the machine's files.
+func restrictToOwner(dir string) error {
+	u, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return fmt.Errorf("restrict %s: who runs skiff: %w", dir, err)
+	}
+	sd, err := windows.SecurityDescriptorFromString("D:P(A;OICI;FA;;;" + u.User.Sid.String() + ")(A;OICI;FA;;;SY)")
+	if err != nil {
+		return fmt.Errorf("restrict %s: %w", dir, err)
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return fmt.Errorf("restrict %s: %w", dir, err)
+	}
+	err = windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT,
+		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
+	if err != nil {
+		return fmt.Errorf("restrict %s to its owner: %w", dir, err)
+	}
+	return nil
+}
 
-func signalDaemon(int, bool) error { return platform.ErrNotSupported }
+// stillActive is the exit code GetExitCodeProcess gives a running process.
+const stillActive = 259
 
-func lockFile(context.Context, string) (func(), error) { return func() {}, nil }
+// daemonPID returns the pid in daemon.pid when that process runs this
+// program, never a stranger that reused the pid.
+func (m *Machine) daemonPID() (int, bool) {
+	b, err := os.ReadFile(m.daemonPIDFile())
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, uint32(pid))
+	if err != nil {
+		// Access denied means it runs, as another user: not ours to judge.
+		return pid, errors.Is(err, windows.ERROR_ACCESS_DENIED)
+	}
+	defer func() { _ = windows.CloseHandle(h) }()
+	var code uint32
+	if err := windows.GetExitCodeProcess(h, &code); err != nil || code != stillActive {
+		return 0, false
+	}
+	buf := make([]uint16, windows.MAX_LONG_PATH)
+	n := uint32(len(buf))
+	if err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n); err != nil {
+		return pid, true
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return pid, true
+	}
+	return pid, sameFile(windows.UTF16ToString(buf[:n]), exe)
+}
+
+func sameFile(a, b string) bool {
+	if strings.EqualFold(filepath.Clean(a), filepath.Clean(b)) {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// signalDaemon ends the daemon. Windows has no SIGTERM for a process
+// without a console, so both ways are TerminateProcess; the VM dies with
+// the daemon's handle to it (ShouldTerminateOnLastHandleClosed), and the
+// next start removes the network endpoint it leaves. Machine.Stop gets
+// here only after asking the agent to shut down cleanly.
+func signalDaemon(pid int, _ bool) error {
+	h, err := windows.OpenProcess(windows.PROCESS_TERMINATE|windows.SYNCHRONIZE, false, uint32(pid))
+	if err != nil {
+		if errors.Is(err, windows.ERROR_INVALID_PARAMETER) { // no such process
+			return nil
+		}
+		return fmt.Errorf("open the machine's host daemon (pid %d): %w", pid, err)
+	}
+	defer func() { _ = windows.CloseHandle(h) }()
+	if err := windows.TerminateProcess(h, 1); err != nil {
+		return fmt.Errorf("stop the machine's host daemon (pid %d): %w", pid, err)
+	}
+	return nil
+}
+
+// lockFile takes an exclusive lock on path (LockFileEx), polling so that
+// ctx can end the wait: two commands finding the machine stopped start
+// one daemon.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open machine lock: %w", err)
+	}
+	for {
+		ol := new(windows.Overlapped)
+		err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+		if err == nil {
+			return func() {
+				_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
+				f.Close()
+			}, nil
+		}
+		if !errors.Is(err, windows.ERROR_LOCK_VIOLATION) && !errors.Is(err, windows.ERROR_IO_PENDING) {
+			f.Close()
+			return nil, fmt.Errorf("lock machine: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("wait for another command starting the machine: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

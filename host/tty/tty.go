@@ -67,11 +67,13 @@ func MakeRaw(v any) (restore func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("set terminal raw mode: %w", err)
 	}
+	undoVT := vtOutput()
 	done := false
 	return func() {
 		if !done {
 			done = true
 			_ = term.Restore(n, old)
+			undoVT()
 		}
 	}, nil
 }
