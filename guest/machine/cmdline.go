@@ -29,7 +29,17 @@ type Config struct {
 	Hostname string
 	// Debug reports whether the console log is verbose.
 	Debug bool
+	// Buses are the buses the driver put the machine's devices on
+	// ("mmio", "pci", "vmbus"); empty lets the machine look for them.
+	Buses []string
 }
+
+// Bus names for skiff.bus=.
+const (
+	BusMMIO  = "mmio"
+	BusPCI   = "pci"
+	BusVMBus = "vmbus"
+)
 
 // Transport kinds.
 const (
@@ -120,6 +130,8 @@ func ParseCmdline(cmdline string) (Config, error) {
 			}
 		case "skiff.debug":
 			c.Debug = val == "1" || val == "true"
+		case "skiff.bus":
+			c.Buses, err = parseBuses(val)
 		default:
 			err = errors.New("unknown key")
 		}
@@ -131,6 +143,18 @@ func ParseCmdline(cmdline string) (Config, error) {
 		errs = append(errs, errors.New("no skiff.agent= on the kernel command line"))
 	}
 	return c, errors.Join(errs...)
+}
+
+func parseBuses(v string) ([]string, error) {
+	bs := strings.Split(v, ",")
+	for _, b := range bs {
+		switch b {
+		case BusMMIO, BusPCI, BusVMBus:
+		default:
+			return nil, fmt.Errorf("unknown bus %q: want mmio, pci or vmbus", b)
+		}
+	}
+	return bs, nil
 }
 
 func parseTransport(v string) (Transport, error) {

@@ -32,9 +32,14 @@ func TestParseCmdline(t *testing.T) {
 		},
 	}, {
 		name:    "vsock, Hyper-V share, no network",
-		cmdline: "skiff.agent=vsock:1024 skiff.disk=sda skiff.share=c,9p-vsock,rw,/mnt/c skiff.net=none",
+		cmdline: "skiff.agent=vsock:1024 skiff.disk=sda skiff.share=c,9p-vsock,rw,/mnt/c skiff.net=none skiff.bus=vmbus",
 		want: Config{Agent: Transport{Kind: TransportVsock, Port: 1024}, Disk: "sda",
-			Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/mnt/c"}}},
+			Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/mnt/c"}}, Buses: []string{BusVMBus}},
+	}, {
+		name:    "unknown bus",
+		cmdline: "skiff.agent=vsock:1024 skiff.bus=mmio,isa",
+		want:    Config{Agent: Transport{Kind: TransportVsock, Port: 1024}},
+		wantErr: true,
 	}, {
 		name:    "no transport",
 		cmdline: "console=ttyS0 skiff.disk=vda",

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,7 +42,7 @@ func openModules(cfg Config) (*moduleFiles, error) {
 	if m.deps, err = parseModulesDep(data); err != nil {
 		return m, err
 	}
-	if m.plan, err = planModules(m.deps, cfg, findBuses()); err != nil {
+	if m.plan, err = planModules(m.deps, cfg, findBuses(cfg.Buses)); err != nil {
 		return m, err
 	}
 	var errs []error
@@ -56,10 +57,13 @@ func openModules(cfg Config) (*moduleFiles, error) {
 	return m, errors.Join(errs...)
 }
 
-// findBuses says which buses the firmware describes. When it finds no
-// virtio bus it says both, so that a machine it does not know still
-// boots.
-func findBuses() buses {
+// findBuses returns the buses the driver named on the command line, or
+// else those the firmware describes. When it finds no bus at all it says
+// both of virtio's, so that a machine it does not know still boots.
+func findBuses(named []string) buses {
+	if len(named) > 0 {
+		return buses{hyperV: slices.Contains(named, BusVMBus), mmio: slices.Contains(named, BusMMIO), pci: slices.Contains(named, BusPCI)}
+	}
 	b := buses{hyperV: onHyperV(), mmio: onVirtioMMIO(), pci: onVirtioPCI()}
 	if !b.hyperV && !b.mmio && !b.pci {
 		b.mmio, b.pci = true, true

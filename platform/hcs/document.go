@@ -118,6 +118,8 @@ func KernelArgs(spec platform.MachineSpec, h Host) []string {
 		"pci=off", "brd.rd_nr=0", "pmtmr=0",
 		"nr_cpus=" + strconv.Itoa(spec.CPUs),
 		"panic=-1",
+		// The devices are on VMBus: its drivers load first.
+		"skiff.bus=vmbus",
 	}
 	if !spec.Debug {
 		args = append(args, "quiet")

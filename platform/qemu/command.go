@@ -185,6 +185,12 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 	if !spec.Debug {
 		kargs = append(kargs, "quiet")
 	}
+	// The guest loads the drivers of the bus its devices are on first.
+	if b.bus == "device" {
+		kargs = append(kargs, "skiff.bus=mmio")
+	} else {
+		kargs = append(kargs, "skiff.bus=pci")
+	}
 	kargs = append(kargs, platform.GuestArgs(spec, h.Now)...)
 	kargs = append(kargs, spec.KernelArgs...)
 	a = append(a,
@@ -223,8 +229,10 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 				"-chardev", "socket,id="+id+",path="+opt(sock),
 				"-device", dev("vhost-user-fs")+",queue-size=1024,chardev="+id+",tag="+sh.Tag,
 			)
+			// cache=none: a file written on either side is seen on the
+			// other at once, as bind mounts of a project folder need.
 			cmd.Virtiofsd = append(cmd.Virtiofsd, []string{h.Virtiofsd,
-				"--socket-path=" + sock, "-o", "source=" + fuseOpt(sh.HostPath), "-o", "cache=auto", "-o", "sandbox=namespace",
+				"--socket-path=" + sock, "-o", "source=" + fuseOpt(sh.HostPath), "-o", "cache=none", "-o", "sandbox=namespace",
 			})
 		case platform.Share9P:
 			fsdev := "local,id=" + id + ",path=" + opt(sh.HostPath) + ",security_model=none"

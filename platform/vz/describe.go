@@ -308,7 +308,8 @@ func ceilMiB(b uint64) uint64 { return (b + MiB - 1) / MiB }
 // stopped VM), quiet unless debugging, skiff's own arguments, and the
 // spec's.
 func cmdline(spec platform.MachineSpec, now time.Time) string {
-	args := []string{"console=hvc0", "panic=-1"}
+	// Every device is virtio on PCI: its drivers load first.
+	args := []string{"console=hvc0", "panic=-1", "skiff.bus=pci"}
 	if !spec.Debug {
 		args = append(args, "quiet")
 	}
