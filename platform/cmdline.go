@@ -39,9 +39,12 @@ func GuestArgs(s MachineSpec, now time.Time) []string {
 		}
 		args = append(args, "skiff.share="+sh.Tag+","+string(sh.Type)+","+mode+","+url.PathEscape(sh.GuestPath))
 	}
-	if s.Network.Mode == NetworkNAT {
+	switch s.Network.Mode {
+	case NetworkNAT:
 		args = append(args, "skiff.net=static,"+s.Network.Address+","+s.Network.Gateway+","+s.Network.DNS)
-	} else {
+	case NetworkDHCP:
+		args = append(args, "skiff.net=dhcp")
+	default:
 		args = append(args, "skiff.net=none")
 	}
 	args = append(args, "skiff.time="+strconv.FormatInt(now.UnixNano(), 10))

@@ -25,6 +25,7 @@ func TestGuestArgs(t *testing.T) {
 			s.Hostname = "box"
 			s.Debug = true
 		}, "skiff.agent=vsock:1024 skiff.net=none skiff.time=1700000000000000123 skiff.hostname=box skiff.debug=1"},
+		{"dhcp", func(s *MachineSpec) { s.Network = Network{Mode: NetworkDHCP} }, " skiff.net=dhcp "},
 		{"guest paths are escaped", func(s *MachineSpec) {
 			s.Shares = []Share{{HostPath: `C:\My Files,x`, Tag: "c", GuestPath: "/mnt/c/My Files,x", Type: Share9PVsock}}
 		}, "skiff.share=c,9p-vsock,rw,%2Fmnt%2Fc%2FMy%20Files%2Cx "},

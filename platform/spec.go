@@ -128,6 +128,9 @@ const (
 	// NetworkNAT is user-mode NAT: the guest reaches out through the
 	// host's stack, at a static address.
 	NetworkNAT NetworkMode = "nat"
+	// NetworkDHCP is a NAT whose DHCP server gives the guest its address,
+	// gateway and DNS server (vmnet's on macOS).
+	NetworkDHCP NetworkMode = "dhcp"
 )
 
 // Network is the guest's network: a static address, a gateway and a DNS
@@ -285,14 +288,14 @@ func checkShares(shares []Share) []error {
 
 func (n Network) check() []error {
 	switch n.Mode {
-	case "", NetworkNone:
+	case "", NetworkNone, NetworkDHCP:
 		if n.Address != "" || n.Gateway != "" || n.DNS != "" {
 			return []error{fmt.Errorf("network %q takes no address, gateway or DNS", n.Mode)}
 		}
 		return nil
 	case NetworkNAT:
 	default:
-		return []error{fmt.Errorf("network mode %q: use nat or none", n.Mode)}
+		return []error{fmt.Errorf("network mode %q: use nat, dhcp or none", n.Mode)}
 	}
 	var errs []error
 	pfx, err := netip.ParsePrefix(n.Address)

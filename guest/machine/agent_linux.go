@@ -58,7 +58,7 @@ func Run(ctx context.Context) error {
 	var diskErr error
 	wg.Go(func() { diskErr = mountDataDisk(ctx, cfg.Disk, agentRoot, log) })
 	wg.Go(func() {
-		if err := configureNetwork(ctx, cfg.Net, cfg.Hostname); err != nil {
+		if err := configureNetwork(ctx, cfg.Net, cfg.DHCP, cfg.Hostname, log); err != nil {
 			log.Error("configure the network", "err", err)
 		}
 	})

@@ -21,8 +21,11 @@ type Config struct {
 	Disk string
 	// Shares are host folders to mount.
 	Shares []Share
-	// Net is the network configuration of eth0; nil leaves it down.
+	// Net is the network configuration of eth0; nil leaves it down
+	// unless DHCP.
 	Net *StaticNet
+	// DHCP reports whether eth0 asks a DHCP server for its configuration.
+	DHCP bool
 	// Time is the host's clock at boot; zero when not given.
 	Time time.Time
 	// Hostname is the machine's host name; empty keeps the kernel's.
@@ -116,7 +119,11 @@ func ParseCmdline(cmdline string) (Config, error) {
 				c.Shares = append(c.Shares, s)
 			}
 		case "skiff.net":
-			c.Net, err = parseNet(val)
+			if val == "dhcp" {
+				c.DHCP = true
+			} else {
+				c.Net, err = parseNet(val)
+			}
 		case "skiff.time":
 			var ns int64
 			if ns, err = strconv.ParseInt(val, 10, 64); err == nil {
@@ -213,7 +220,7 @@ func parseNet(v string) (*StaticNet, error) {
 	}
 	parts := strings.Split(v, ",")
 	if len(parts) != 4 || parts[0] != "static" {
-		return nil, errors.New("want none or static,<ip/prefix>,<gateway>,<dns>")
+		return nil, errors.New("want none, dhcp or static,<ip/prefix>,<gateway>,<dns>")
 	}
 	var n StaticNet
 	var err error

@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"time"
 
+	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/vishvananda/netlink"
 )
 
-// configureNetwork brings lo up and, with a static configuration, eth0
-// with its address, default route and DNS server. Without one, the
-// machine has no network but its loopback.
-func configureNetwork(ctx context.Context, n *StaticNet, hostname string) error {
+// resolvConf is the machine's resolver configuration.
+var resolvConf = "/etc/resolv.conf"
+
+// configureNetwork brings lo up and, with a static configuration or
+// DHCP, eth0 with its address, default route and DNS server. Without
+// either, the machine has no network but its loopback. A DHCP lease is
+// renewed in the background until ctx ends.
+func configureNetwork(ctx context.Context, n *StaticNet, dhcp bool, hostname string, log *slog.Logger) error {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("find lo: %w", err)
@@ -29,42 +35,114 @@ func configureNetwork(ctx context.Context, n *StaticNet, hostname string) error 
 	if err := os.WriteFile("/etc/hosts", []byte(hosts), 0o644); err != nil {
 		return err
 	}
-	if n == nil {
+	if n == nil && !dhcp {
 		return nil
 	}
-	var eth netlink.Link
+	eth, err := waitLink(ctx, "eth0")
+	if err != nil {
+		return err
+	}
+	if dhcp {
+		return configureDHCP(ctx, eth, log)
+	}
+	return applyNet(eth, n)
+}
+
+// waitLink returns the network interface name once the kernel has it.
+func waitLink(ctx context.Context, name string) (netlink.Link, error) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if eth, err = netlink.LinkByName("eth0"); err == nil {
-			break
+		l, err := netlink.LinkByName(name)
+		if err == nil {
+			return l, nil
 		}
 		var nf netlink.LinkNotFoundError
 		if !errors.As(err, &nf) || time.Now().After(deadline) {
-			return fmt.Errorf("find eth0: %w", err)
+			return nil, fmt.Errorf("find %s: %w", name, err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// applyNet gives link the address, default route and DNS server of n.
+func applyNet(link netlink.Link, n *StaticNet) error {
+	name := link.Attrs().Name
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: n.Addr.Addr().AsSlice(), Mask: net.CIDRMask(n.Addr.Bits(), n.Addr.Addr().BitLen())}}
-	if err := netlink.AddrReplace(eth, addr); err != nil {
-		return fmt.Errorf("set eth0 address %s: %w", n.Addr, err)
+	if err := netlink.AddrReplace(link, addr); err != nil {
+		return fmt.Errorf("set %s address %s: %w", name, n.Addr, err)
 	}
-	if err := netlink.LinkSetUp(eth); err != nil {
-		return fmt.Errorf("bring eth0 up: %w", err)
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring %s up: %w", name, err)
 	}
 	if n.Gateway.IsValid() {
-		route := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: n.Gateway.AsSlice()}
+		route := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: n.Gateway.AsSlice()}
 		if err := netlink.RouteReplace(route); err != nil {
 			return fmt.Errorf("default route via %s: %w", n.Gateway, err)
 		}
 	}
 	if n.DNS.IsValid() {
-		if err := os.WriteFile("/etc/resolv.conf", []byte("nameserver "+n.DNS.String()+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(resolvConf, []byte("nameserver "+n.DNS.String()+"\n"), 0o644); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// configureDHCP takes link's configuration from a DHCP server (vmnet's
+// NAT on macOS gives its guests addresses only that way), then renews the
+// lease at half its time until ctx ends.
+func configureDHCP(ctx context.Context, link netlink.Link, log *slog.Logger) error {
+	name := link.Attrs().Name
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring %s up: %w", name, err)
+	}
+	c, err := nclient4.New(name, nclient4.WithTimeout(2*time.Second), nclient4.WithRetry(5))
+	if err != nil {
+		return fmt.Errorf("DHCP on %s: %w", name, err)
+	}
+	lease, err := c.Request(ctx)
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("DHCP on %s: no lease: %w", name, err)
+	}
+	n, renew, err := leaseNet(lease.ACK)
+	if err == nil {
+		err = applyNet(link, n)
+	}
+	if err != nil {
+		c.Close()
+		return fmt.Errorf("DHCP on %s: %w", name, err)
+	}
+	log.Info("DHCP lease", "interface", name, "address", n.Addr, "gateway", n.Gateway, "dns", n.DNS)
+	go func() {
+		defer c.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(renew):
+			}
+			next, err := c.Renew(ctx, lease)
+			if err != nil {
+				// The address stays while the server is away; the next
+				// try comes a minute later.
+				log.Warn("renew the DHCP lease", "interface", name, "err", err)
+				renew = minLease
+				continue
+			}
+			lease = next
+			var n *StaticNet
+			if n, renew, err = leaseNet(lease.ACK); err == nil {
+				err = applyNet(link, n)
+			}
+			if err != nil {
+				log.Warn("apply the renewed DHCP lease", "interface", name, "err", err)
+			}
+		}
+	}()
 	return nil
 }

@@ -35,8 +35,7 @@ const (
 // leases from the bottom of the range. The guest takes a static address
 // from the top half, picked by machine name, to stay clear of them.
 var (
-	natPrefix  = netip.MustParsePrefix("192.168.64.0/24")
-	natGateway = netip.MustParseAddr("192.168.64.1")
+	natPrefix = netip.MustParsePrefix("192.168.64.0/24")
 )
 
 // MiB is a mebibyte in bytes.
@@ -175,26 +174,11 @@ func Resolve(spec platform.MachineSpec) platform.MachineSpec {
 		spec.Disk.Device = diskDevice
 	}
 	if spec.Network == platform.UserNAT() {
-		spec.Network = vmnetNAT(spec.Name)
+		// vmnet's shared network leases addresses with DHCP; a static
+		// one could clash with another VM's lease.
+		spec.Network = platform.Network{Mode: platform.NetworkDHCP}
 	}
 	return spec
-}
-
-// vmnetNAT is the static network of machine name on vmnet's shared
-// network: an address in 192.168.64.128-254 picked by name, the Mac as
-// gateway and DNS server.
-func vmnetNAT(name string) platform.Network {
-	sum := sha256.Sum256([]byte("skiff-ip/" + name))
-	host := 128 + int(sum[0])%127
-	b := natPrefix.Addr().As4()
-	b[3] = byte(host)
-	addr := netip.AddrFrom4(b)
-	return platform.Network{
-		Mode:    platform.NetworkNAT,
-		Address: netip.PrefixFrom(addr, natPrefix.Bits()).String(),
-		Gateway: natGateway.String(),
-		DNS:     natGateway.String(),
-	}
 }
 
 // MACAddress is the machine's network address: derived from its name,
@@ -278,6 +262,8 @@ func Describe(spec platform.MachineSpec, h Host) (Description, error) {
 	}
 
 	switch spec.Network.Mode {
+	case platform.NetworkDHCP:
+		d.Network = &NAT{MAC: MACAddress(spec.Name).String()}
 	case platform.NetworkNAT:
 		if pfx, err := netip.ParsePrefix(spec.Network.Address); err == nil && !natPrefix.Contains(pfx.Addr()) {
 			d.Notes = append(d.Notes, fmt.Sprintf("the guest's address %s is outside vmnet's default shared network %s; it reaches the outside only if vmnet is configured for that subnet", pfx.Addr(), natPrefix))
