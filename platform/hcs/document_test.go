@@ -29,7 +29,7 @@ func goldenSpec() platform.MachineSpec {
 		Kernel:      `C:\Program Files\skiff\vmimage\amd64\vmlinux`,
 		Initrd:      `C:\Program Files\skiff\vmimage\amd64\initramfs.cpio`,
 		Disk:        platform.Disk{Path: goldenDir + `\data.img`, SizeBytes: 64 << 30},
-		Network:     platform.Network{Mode: platform.NetworkNAT, Address: "172.30.240.5/24", Gateway: "172.30.240.1", DNS: "172.30.240.1"},
+		Network:     platform.Network{Mode: platform.NetworkNAT, Address: "192.168.241.5/24", Gateway: "192.168.241.1", DNS: "192.168.241.1"},
 	}
 }
 
@@ -159,7 +159,7 @@ func TestKernelArgs(t *testing.T) {
 	for _, w := range []string{
 		"console=ttyS0,115200", "initcall_blacklist=virtio_vsock_init", "nr_cpus=2", "panic=-1", "quiet",
 		"skiff.agent=vsock:10000", "skiff.disk=sda", "skiff.share=share0,9p-vsock,rw,%2Fmnt%2Fc%2Fsrc",
-		"skiff.net=static,172.30.240.5/24,172.30.240.1,172.30.240.1",
+		"skiff.net=static,192.168.241.5/24,192.168.241.1,192.168.241.1",
 	} {
 		if !strings.Contains(" "+args+" ", " "+w+" ") {
 			t.Errorf("kernel command line lacks %q:\n%s", w, args)

@@ -12,8 +12,10 @@ import (
 // endpoint in it for as long as it runs.
 const (
 	natNetworkName = "skiff"
-	natSubnet      = "172.30.240.0/24"
-	natGateway     = "172.30.240.1"
+	// natSubnet stays clear of the container networks the agent makes in
+	// the machine (172.30.0.0/16, then 10.100.0.0/16 and up).
+	natSubnet      = "192.168.241.0/24"
+	natGateway     = "192.168.241.1"
 )
 
 // endpointConfig is what the guest needs to know of its HNS endpoint.
