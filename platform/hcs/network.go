@@ -14,8 +14,8 @@ const (
 	natNetworkName = "skiff"
 	// natSubnet stays clear of the container networks the agent makes in
 	// the machine (172.30.0.0/16, then 10.100.0.0/16 and up).
-	natSubnet      = "192.168.241.0/24"
-	natGateway     = "192.168.241.1"
+	natSubnet  = "192.168.241.0/24"
+	natGateway = "192.168.241.1"
 )
 
 // endpointConfig is what the guest needs to know of its HNS endpoint.
