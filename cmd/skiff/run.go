@@ -42,11 +42,16 @@ func addCreateFlags(fs *pflag.FlagSet, o *containers.CreateOptions) {
 	fs.StringVar(&o.Network, "network", "", "Connect a container to a network")
 	fs.StringArrayVar(&o.AddHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	fs.StringArrayVar(&o.DNS, "dns", nil, "Set custom DNS servers")
+	fs.StringArrayVarP(&o.Publish, "publish", "p", nil, "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto]; ip defaults to 127.0.0.1)")
+	fs.BoolVarP(&o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to random ports on 127.0.0.1")
+	fs.StringArrayVar(&o.Expose, "expose", nil, "Expose a port or a range of ports")
 	fs.StringVar(&o.ShmSize, "shm-size", "", "Size of /dev/shm")
 	fs.BoolVar(&o.Init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
 	fs.StringArrayVar(&o.SecurityOpts, "security-opt", nil, "Security Options")
 	fs.StringArrayVar(&o.Sysctls, "sysctl", nil, "Sysctl options")
 	fs.StringArrayVar(&o.Tmpfs, "tmpfs", nil, "Mount a tmpfs directory")
+	fs.StringArrayVarP(&o.Volumes, "volume", "v", nil, "Bind mount a volume")
+	fs.StringArrayVar(&o.Mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringVar(&o.Pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
 	fs.StringVar(&o.Platform, "platform", "", "Set platform if server is multi-platform capable")
 }
@@ -69,6 +74,7 @@ func newRunCommand(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createArgs(cmd, args, &o.CreateOptions)
 			o.Registry = a.registryResolver()
+			o.AgentPath = a.agentPath
 			c, err := a.client(true)
 			if err != nil {
 				return err
@@ -94,6 +100,7 @@ func newCreateCommand(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			createArgs(cmd, args, &o)
 			o.Registry = a.registryResolver()
+			o.AgentPath = a.agentPath
 			c, err := a.client(true)
 			if err != nil {
 				return err

@@ -16,9 +16,12 @@ import (
 	"google.golang.org/grpc"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/build"
 	"github.com/skiffrun/skiff/guest/container"
 	"github.com/skiffrun/skiff/guest/image"
+	"github.com/skiffrun/skiff/guest/network"
 	"github.com/skiffrun/skiff/guest/runner"
+	"github.com/skiffrun/skiff/guest/volume"
 )
 
 // Config is what an agent is made from.
@@ -39,7 +42,10 @@ type Config struct {
 	// service's wait for it, and so does restoring containers at start
 	// when there are any.
 	ContainersReady func(ctx context.Context) error
-	Log             *slog.Logger
+	// Publisher, when set, publishes containers' ports (the host daemon
+	// of a VM); without one the agent listens on them itself.
+	Publisher network.Publisher
+	Log       *slog.Logger
 }
 
 // Agent is a running skiff-agent.
@@ -47,6 +53,7 @@ type Agent struct {
 	cfg        Config
 	images     *image.Store
 	containers *container.Manager
+	networks   *network.Manager
 	server     *grpc.Server
 
 	shutdownOnce sync.Once
@@ -79,11 +86,19 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, cfg.Log)
+	vols, err := volume.Open(filepath.Join(cfg.Root, "volumes"))
+	if err != nil {
+		return nil, fmt.Errorf("open volumes: %w", err)
+	}
+	nets, err := openNetworks(cfg)
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, images: images, containers: mgr, stopped: make(chan struct{})}
+	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, volumeStore{vols}, cfg.Log, container.WithNetwork(nets))
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{cfg: cfg, images: images, containers: mgr, networks: nets, stopped: make(chan struct{})}
 	var opts []grpc.ServerOption
 	if cfg.ContainersReady != nil {
 		opts = append(opts, readyGate(cfg.ContainersReady)...)
@@ -91,7 +106,17 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.server = grpc.NewServer(opts...)
 	apiv1.RegisterContainersServer(a.server, container.NewService(mgr))
 	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage))
+	apiv1.RegisterVolumesServer(a.server, volume.NewService(vols, mgr.VolumeUsers))
 	apiv1.RegisterSystemServer(a.server, &systemService{a: a})
+	builder, err := build.New(filepath.Join(cfg.Root, "build"), images)
+	if err != nil {
+		return nil, fmt.Errorf("open builder: %w", err)
+	}
+	apiv1.RegisterBuilderServer(a.server, build.NewService(builder))
+	apiv1.RegisterNetworksServer(a.server, network.NewService(nets, networkContainers{mgr}))
+	if r, ok := cfg.Publisher.(interface{ Register(*grpc.Server) }); ok {
+		r.Register(a.server)
+	}
 	return a, nil
 }
 
@@ -109,6 +134,9 @@ func (a *Agent) Serve(lis net.Listener) error {
 func (a *Agent) Shutdown(ctx context.Context) {
 	a.shutdownOnce.Do(func() {
 		a.containers.Shutdown(ctx)
+		if err := a.networks.Close(); err != nil {
+			a.cfg.Log.Error("take down container networks", "err", err)
+		}
 		// Let calls in flight finish (System.Shutdown's own answer among
 		// them), but not wait long for streams a client keeps open.
 		graceful := make(chan struct{})
@@ -169,6 +197,19 @@ func (i imageSource) Image(ctx context.Context, ref string) (*container.Image, e
 	}
 	return &container.Image{ID: img.ID, Config: img.Config, Layers: img.Layers, Architecture: img.Architecture}, nil
 }
+
+// volumeStore gives the container manager the volumes of guest/volume.
+type volumeStore struct{ s *volume.Store }
+
+func (v volumeStore) Create(name string, labels map[string]string) (string, string, bool, error) {
+	vol, created, err := v.s.Create(name, labels, nil)
+	if err != nil {
+		return "", "", false, err
+	}
+	return vol.Name, vol.Mountpoint, created, nil
+}
+
+func (v volumeStore) Remove(name string) error { return v.s.Remove(name) }
 
 // runtimeAdapter runs containers with guest/runner.
 type runtimeAdapter struct{ r *runner.Runner }

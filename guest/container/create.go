@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,16 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 	if cfg.Hostname == "" {
 		cfg.Hostname = id[:12]
 	}
+	mergeExposed(cfg, img.Config)
+	mounts, undoMounts, err := m.resolveMounts(cfg, hc, img.Config)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			undoMounts()
+		}
+	}()
 	dir := m.dir(id)
 	rec := &apiv1.Container{
 		Id:             id,
@@ -94,6 +105,10 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 		HostsPath:      filepath.Join(dir, "hosts"),
 		ResolvConfPath: filepath.Join(dir, "resolv.conf"),
 		Driver:         "overlay",
+		Mounts:         mounts,
+	}
+	if err := m.checkNetwork(rec); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create container dir: %w", err)
@@ -173,11 +188,6 @@ func checkHostConfig(hc *apiv1.HostConfig) error {
 	case hc.Init:
 		return fmt.Errorf("--init: this agent has no init binary to inject; run an image whose entrypoint reaps processes (tini, dumb-init): %w", errdefs.ErrNotImplemented)
 	}
-	switch hc.NetworkMode {
-	case "", "default", "none", "host", "bridge":
-	default:
-		return fmt.Errorf("network %s not found: use none, host or bridge: %w", hc.NetworkMode, errdefs.ErrNotFound)
-	}
 	for _, o := range hc.SecurityOpt {
 		switch o {
 		case "seccomp=unconfined", "seccomp:unconfined", "no-new-privileges", "no-new-privileges=true", "no-new-privileges:true", "no-new-privileges=false", "apparmor=unconfined", "label=disable":
@@ -237,6 +247,12 @@ func resolvConf(dns []string, hostNet bool) string {
 	}
 	for _, d := range dns {
 		out = append(out, "nameserver "+d)
+	}
+	// With only a loopback resolver on the machine (systemd-resolved's
+	// 127.0.0.53) a container would have none: use public ones, as
+	// docker does.
+	if !hostNet && !slices.ContainsFunc(out, func(l string) bool { return strings.HasPrefix(l, "nameserver") }) {
+		out = append(out, "nameserver 8.8.8.8", "nameserver 8.8.4.4")
 	}
 	return strings.Join(out, "\n") + "\n"
 }

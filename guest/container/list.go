@@ -20,7 +20,7 @@ func (m *Manager) List(req *apiv1.ListContainersRequest) ([]*apiv1.Container, er
 	}
 	var out []*apiv1.Container
 	for _, c := range m.all() {
-		rec := c.snapshot()
+		rec := m.withNetwork(c.snapshot())
 		if !req.GetAll() && req.GetLimit() == 0 && !rec.State.GetRunning() && !rec.State.GetRestarting() && len(req.GetFilters()["status"].GetValues()) == 0 && len(req.GetFilters()["exited"].GetValues()) == 0 {
 			continue
 		}

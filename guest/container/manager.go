@@ -47,6 +47,10 @@ type Manager struct {
 	rt     Runtime
 	images ImageSource
 	log    *slog.Logger
+	// volumes keeps the volumes containers mount.
+	volumes VolumeStore
+	// net gives containers their networks; nil means loopback only.
+	net Network
 
 	mu    sync.Mutex
 	byID  map[string]*ctr
@@ -73,16 +77,22 @@ type ctr struct {
 	// shutdown is set when the agent stops the container on its way out:
 	// no restart then, and the policy applies at the next start.
 	shutdown bool
+	// removeVolumes is set by rm -v: the container's anonymous volumes go
+	// with it (as they do with --rm).
+	removeVolumes bool
 }
 
 // NewManager opens the containers kept under root and recovers them:
 // containers that were running when the agent stopped are cleaned up and
 // marked exited, then those whose restart policy says so start again.
-func NewManager(ctx context.Context, root string, rt Runtime, images ImageSource, log *slog.Logger) (*Manager, error) {
+func NewManager(ctx context.Context, root string, rt Runtime, images ImageSource, volumes VolumeStore, log *slog.Logger, opts ...Option) (*Manager, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("create containers dir: %w", err)
 	}
-	m := &Manager{root: root, rt: rt, images: images, log: log, byID: map[string]*ctr{}, names: map[string]string{}}
+	m := &Manager{root: root, rt: rt, images: images, volumes: volumes, log: log, byID: map[string]*ctr{}, names: map[string]string{}}
+	for _, o := range opts {
+		o(m)
+	}
 	if err := m.restore(ctx); err != nil {
 		return nil, err
 	}
@@ -155,7 +165,7 @@ func (m *Manager) Inspect(ref string) (*apiv1.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.snapshot(), nil
+	return m.withNetwork(c.snapshot()), nil
 }
 
 // all returns every container, newest first.

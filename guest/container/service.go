@@ -81,7 +81,7 @@ func (s *Service) Kill(ctx context.Context, req *apiv1.KillRequest) (*apiv1.Empt
 }
 
 func (s *Service) Remove(ctx context.Context, req *apiv1.RemoveRequest) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, ToStatus(s.m.Remove(ctx, req.Id, req.Force))
+	return &apiv1.Empty{}, ToStatus(s.m.Remove(ctx, req.Id, req.Force, req.Volumes))
 }
 
 func (s *Service) Rename(ctx context.Context, req *apiv1.RenameRequest) (*apiv1.Empty, error) {

@@ -116,6 +116,17 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 		return err
 	}
 	opts.ImageArch = img.Architecture
+	if opts.NetNSPath, err = m.attachNetwork(ctx, rec); err != nil {
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			m.detachNetwork(rec.Id)
+		}
+	}()
+	if opts.Mounts, err = specMounts(rootfs, rec.Mounts); err != nil {
+		return err
+	}
 	spec, err := ocispec.Build(opts)
 	if err != nil {
 		return err
@@ -229,6 +240,7 @@ func (m *Manager) monitor(c *ctr, ex *execution) {
 	if err := m.rt.Destroy(id); err != nil {
 		m.log.Error("destroy container runtime state", "id", id, "err", err)
 	}
+	m.detachNetwork(id)
 	ex.closeStdin()
 	if err := unmountRootfs(c.rec.Rootfs); err != nil {
 		m.log.Error("unmount container rootfs", "id", id, "err", err)

@@ -111,7 +111,7 @@ func (m *Manager) Restart(ctx context.Context, ref string, timeout time.Duration
 
 // Remove removes container ref; a running one only with force, which
 // kills it first.
-func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
+func (m *Manager) Remove(ctx context.Context, ref string, force, volumes bool) error {
 	c, err := m.get(ref)
 	if err != nil {
 		return err
@@ -119,6 +119,7 @@ func (m *Manager) Remove(ctx context.Context, ref string, force bool) error {
 	c.mu.Lock()
 	c.cancelRestart()
 	ex := c.run
+	c.removeVolumes = c.removeVolumes || volumes
 	if ex != nil && !force {
 		c.mu.Unlock()
 		return fmt.Errorf("you cannot remove a running container %s: stop it first (skiff stop %s) or force the removal with skiff rm -f: %w", c.rec.Id, c.rec.Name, errdefs.ErrConflict)
@@ -164,6 +165,8 @@ func (m *Manager) removeStopped(c *ctr) error {
 	if err := m.rt.Destroy(id); err != nil {
 		errs = append(errs, err)
 	}
+	m.detachNetwork(id)
+	m.releaseNetwork(id)
 	if err := c.log.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close log: %w", err))
 	}
@@ -179,6 +182,9 @@ func (m *Manager) removeStopped(c *ctr) error {
 		delete(m.names, name)
 	}
 	m.mu.Unlock()
+	if c.removeVolumes || c.rec.HostConfig.AutoRemove {
+		errs = append(errs, m.releaseVolumes(c.rec))
+	}
 	c.mu.Lock()
 	c.notify()
 	c.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrun/skiff/guest/agent"
+	"github.com/skiffrun/skiff/guest/publish"
 )
 
 // agentRoot is the agent's state directory: the data disk's mount point.
@@ -75,7 +76,10 @@ func Run(ctx context.Context) error {
 	}
 	log.Debug("data disk, network and shares set up", "uptime", uptime().Round(time.Millisecond))
 	seeds, _ := filepath.Glob("/images/*.tar")
-	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true, ContainersReady: containersReady})
+	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true, ContainersReady: containersReady,
+		// The host daemon listens on published ports and forwards each
+		// connection on a session stream (see sessionListener.dispatch).
+		Publisher: publish.NewHost(log)})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"sync"
+
+	"github.com/skiffrun/skiff/guest/publish"
 )
 
 // sessionListener is the net.Listener the gRPC server keeps for the
@@ -40,12 +42,26 @@ func (l *sessionListener) serve(lis net.Listener) error {
 		if err != nil {
 			return err
 		}
-		select {
-		case l.conns <- c:
-		case <-l.done:
-			c.Close()
-			return errListenerClosed
-		}
+		go l.dispatch(c)
+	}
+}
+
+// dispatch hands stream c to the gRPC server, or, when it carries a
+// connection from a published host port, to guest/publish.
+func (l *sessionListener) dispatch(c net.Conn) {
+	fwd, r, err := publish.Peek(c)
+	if err != nil {
+		c.Close()
+		return
+	}
+	if fwd {
+		_ = publish.ServeForward(c, r)
+		return
+	}
+	select {
+	case l.conns <- publish.Replay(c, r):
+	case <-l.done:
+		c.Close()
 	}
 }
 

@@ -106,7 +106,7 @@ func configureDHCP(ctx context.Context, link netlink.Link, log *slog.Logger) err
 	}
 	lease, err := c.Request(ctx)
 	if err != nil {
-		c.Close()
+		_ = c.Close()
 		return fmt.Errorf("DHCP on %s: no lease: %w", name, err)
 	}
 	n, renew, err := leaseNet(lease.ACK)
@@ -114,12 +114,12 @@ func configureDHCP(ctx context.Context, link netlink.Link, log *slog.Logger) err
 		err = applyNet(link, n)
 	}
 	if err != nil {
-		c.Close()
+		_ = c.Close()
 		return fmt.Errorf("DHCP on %s: %w", name, err)
 	}
 	log.Info("DHCP lease", "interface", name, "address", n.Addr, "gateway", n.Gateway, "dns", n.DNS)
 	go func() {
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		for {
 			select {
 			case <-ctx.Done():

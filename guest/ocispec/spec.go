@@ -45,6 +45,9 @@ type Options struct {
 	// NetworkMode "host" shares the machine's network namespace; anything
 	// else gives the container its own, with loopback up.
 	NetworkMode string
+	// NetNSPath, when set, is a network namespace prepared for the
+	// container, which it joins instead of getting a new one.
+	NetNSPath string
 
 	Resources Resources
 	Ulimits   []Ulimit
@@ -52,6 +55,9 @@ type Options struct {
 	Sysctls   map[string]string
 	// Tmpfs lists "/path[:options]" mounts.
 	Tmpfs []string
+	// Mounts are the container's binds and volumes, mounted after every
+	// other, parents first.
+	Mounts []specs.Mount
 
 	// CgroupsPath is the container's cgroup, e.g. "/skiff/<id>".
 	CgroupsPath string
@@ -150,7 +156,7 @@ func Build(o Options) (*specs.Spec, error) {
 		Hostname: o.Hostname,
 		Mounts:   mounts(o),
 		Linux: &specs.Linux{
-			Namespaces:  namespaces(o.NetworkMode),
+			Namespaces:  namespaces(o.NetworkMode, o.NetNSPath),
 			CgroupsPath: o.CgroupsPath,
 			Resources:   resources(o.Resources, o.Privileged),
 			Sysctl:      o.Sysctls,
@@ -172,7 +178,7 @@ func Build(o Options) (*specs.Spec, error) {
 	return s, nil
 }
 
-func namespaces(networkMode string) []specs.LinuxNamespace {
+func namespaces(networkMode, netnsPath string) []specs.LinuxNamespace {
 	ns := []specs.LinuxNamespace{
 		{Type: specs.PIDNamespace},
 		{Type: specs.MountNamespace},
@@ -180,7 +186,7 @@ func namespaces(networkMode string) []specs.LinuxNamespace {
 		{Type: specs.IPCNamespace},
 	}
 	if networkMode != "host" {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath})
 	}
 	// On cgroup v2, as with Docker, a container sees its own cgroup as
 	// the root of /sys/fs/cgroup, not the machine's whole tree.
@@ -210,12 +216,18 @@ func mounts(o Options) []specs.Mount {
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", fmt.Sprintf("size=%d", shm)}},
 	}
+	system := len(m)
+	user := map[string]bool{}
+	for _, um := range o.Mounts {
+		user[path.Clean(um.Destination)] = true
+	}
 	for _, f := range []struct{ dst, src string }{
 		{"/etc/resolv.conf", o.ResolvConfPath},
 		{"/etc/hostname", o.HostnamePath},
 		{"/etc/hosts", o.HostsPath},
 	} {
-		if f.src != "" {
+		// A user's own file there wins, as with docker.
+		if f.src != "" && !user[f.dst] {
 			m = append(m, specs.Mount{Destination: f.dst, Type: "bind", Source: f.src, Options: []string{"rbind", "rprivate"}})
 		}
 	}
@@ -227,7 +239,16 @@ func mounts(o Options) []specs.Mount {
 		}
 		m = append(m, specs.Mount{Destination: dst, Type: "tmpfs", Source: "tmpfs", Options: options})
 	}
+	m = append(m, o.Mounts...)
+	// Parents before children: a volume at /etc must not cover
+	// /etc/hosts.
+	rest := m[system:]
+	sort.SliceStable(rest, func(i, j int) bool { return depth(rest[i].Destination) < depth(rest[j].Destination) })
 	return m
+}
+
+func depth(p string) int {
+	return strings.Count(path.Clean(p), "/")
 }
 
 func resources(r Resources, privileged bool) *specs.LinuxResources {

@@ -42,6 +42,10 @@ type Client struct {
 	Containers apiv1.ContainersClient
 	Images     apiv1.ImagesClient
 	System     apiv1.SystemClient
+	Builder    apiv1.BuilderClient
+	Volumes    apiv1.VolumesClient
+	Networks   apiv1.NetworksClient
+	HostPorts  apiv1.HostPortsClient
 
 	conn *grpc.ClientConn
 
@@ -79,6 +83,10 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Containers = apiv1.NewContainersClient(conn)
 	c.Images = apiv1.NewImagesClient(conn)
 	c.System = apiv1.NewSystemClient(conn)
+	c.Builder = apiv1.NewBuilderClient(conn)
+	c.Volumes = apiv1.NewVolumesClient(conn)
+	c.Networks = apiv1.NewNetworksClient(conn)
+	c.HostPorts = apiv1.NewHostPortsClient(conn)
 	return c, nil
 }
 

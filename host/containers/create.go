@@ -78,11 +78,19 @@ type CreateOptions struct {
 	Network           string
 	AddHosts          []string
 	DNS               []string
+	Publish           []string
+	PublishAll        bool
+	Expose            []string
 	ShmSize           string
 	Init              bool
 	SecurityOpts      []string
 	Sysctls           []string
 	Tmpfs             []string
+	// Volumes and Mounts are -v and --mount; AgentPath translates bind
+	// sources (nil: the agent sees the host's paths).
+	Volumes   []string
+	Mounts    []string
+	AgentPath AgentPath
 
 	Pull     string
 	Platform string
@@ -125,6 +133,12 @@ func (o *CreateOptions) Request() (*apiv1.CreateContainerRequest, error) {
 	}
 	host, err := o.hostConfig()
 	if err != nil {
+		return nil, err
+	}
+	if err := o.ports(cfg, host); err != nil {
+		return nil, err
+	}
+	if err := o.mounts(cfg, host); err != nil {
 		return nil, err
 	}
 	req := &apiv1.CreateContainerRequest{Config: cfg, HostConfig: host}

@@ -29,8 +29,9 @@ type Inspect struct {
 	ProcessLabel    string
 	AppArmorProfile string
 	HostConfig      InspectHostConfig
-	Mounts          []any
+	Mounts          []InspectMount
 	Config          InspectConfig
+	NetworkSettings InspectNetworkSettings
 }
 
 // InspectState is docker's State.
@@ -64,6 +65,8 @@ type InspectUlimit struct {
 // InspectHostConfig is docker's HostConfig, in docker's field order.
 type InspectHostConfig struct {
 	NetworkMode       string
+	PortBindings      map[string][]InspectPortBinding
+	PublishAllPorts   bool
 	RestartPolicy     InspectRestartPolicy
 	AutoRemove        bool
 	CapAdd            []string
@@ -103,6 +106,10 @@ type InspectConfig struct {
 	Labels      map[string]string
 	StopSignal  string `json:",omitempty"`
 	StopTimeout *int   `json:",omitempty"`
+	// Volumes are the anonymous volume paths (-v /path).
+	Volumes map[string]struct{} `json:",omitempty"`
+	// ExposedPorts are "port/proto" keys, the image's and --expose's.
+	ExposedPorts map[string]struct{} `json:",omitempty"`
 }
 
 // NewInspect shapes c as docker's inspect does.
@@ -159,7 +166,7 @@ func NewInspect(c *apiv1.Container) Inspect {
 			MemoryReservation: hc.GetMemoryReservation(),
 			MemorySwap:        hc.GetMemorySwap(),
 		},
-		Mounts: []any{},
+		Mounts: inspectMounts(c.GetMounts()),
 		Config: InspectConfig{
 			Hostname:   cfg.GetHostname(),
 			User:       cfg.GetUser(),
@@ -191,10 +198,17 @@ func NewInspect(c *apiv1.Container) Inspect {
 	for _, u := range hc.GetUlimits() {
 		out.HostConfig.Ulimits = append(out.HostConfig.Ulimits, InspectUlimit{Name: u.GetName(), Hard: u.GetHard(), Soft: u.GetSoft()})
 	}
+	for _, v := range cfg.GetVolumes() {
+		if out.Config.Volumes == nil {
+			out.Config.Volumes = map[string]struct{}{}
+		}
+		out.Config.Volumes[v] = struct{}{}
+	}
 	if cfg.GetStopTimeoutSet() {
 		n := int(cfg.GetStopTimeout())
 		out.Config.StopTimeout = &n
 	}
+	inspectNetwork(c, &out)
 	return out
 }
 

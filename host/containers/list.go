@@ -119,7 +119,8 @@ func NewRow(c *apiv1.Container, now time.Time, trunc bool) Row {
 		Size:         "N/A",
 		Names:        strings.TrimPrefix(c.GetName(), "/"),
 		Labels:       strings.Join(pairs, ","),
-		Networks:     c.GetHostConfig().GetNetworkMode(),
+		Networks:     networksColumn(c),
+		Ports:        PortsColumn(c),
 		LocalVolumes: "0",
 		labels:       labels,
 	}

@@ -117,6 +117,10 @@ func RunDaemon(ctx context.Context, o Options) (err error) {
 	}()
 	began := time.Now()
 	run.Arch, run.Started = spec.Arch, began.UTC()
+	run.Shares = []string{}
+	for _, sh := range spec.Shares {
+		run.Shares = append(run.Shares, sh.HostPath)
+	}
 	if dv, ok := vm.(platform.Described); ok {
 		ri := dv.RunInfo()
 		run.VMPID, run.Accel, run.CPUs, run.MemoryMiB = ri.PID, ri.Accel, ri.CPUs, ri.MemoryMiB
@@ -197,6 +201,7 @@ func (m *Machine) connect(ctx context.Context, vm platform.Machine, rel *relay.R
 		}
 		rel.SetSession(sess)
 		go m.keepTime(sess)
+		go m.publishPorts(sess)
 		return sess, nil
 	}
 }

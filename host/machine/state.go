@@ -29,7 +29,10 @@ type state struct {
 	CPUs      int       `json:"cpus,omitempty"`
 	MemoryMiB int       `json:"memory_mib,omitempty"`
 	Started   time.Time `json:"started,omitempty"`
-	Updated   time.Time `json:"updated"`
+	// Shares are the host folders the running VM shares, which bind
+	// mounts must lie in until its next start.
+	Shares  []string  `json:"shares,omitempty"`
+	Updated time.Time `json:"updated"`
 }
 
 func (m *Machine) statePath() string     { return filepath.Join(m.spec.Dir, "state.json") }

@@ -340,8 +340,16 @@ type ContainerConfig struct {
 	// stop_timeout in seconds; negative means the default (10).
 	StopTimeout    int32 `protobuf:"varint,14,opt,name=stop_timeout,json=stopTimeout,proto3" json:"stop_timeout,omitempty"`
 	StopTimeoutSet bool  `protobuf:"varint,15,opt,name=stop_timeout_set,json=stopTimeoutSet,proto3" json:"stop_timeout_set,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Volumes (30-39).
+	// volumes are paths that get a new anonymous volume each (-v /path);
+	// the image's VOLUMEs are added at create.
+	Volumes []string `protobuf:"bytes,30,rep,name=volumes,proto3" json:"volumes,omitempty"`
+	// Networking (40-49).
+	// exposed_ports are "port/proto" items from --expose (the image's own
+	// are added at create).
+	ExposedPorts  []string `protobuf:"bytes,40,rep,name=exposed_ports,json=exposedPorts,proto3" json:"exposed_ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ContainerConfig) Reset() {
@@ -479,6 +487,20 @@ func (x *ContainerConfig) GetStopTimeoutSet() bool {
 	return false
 }
 
+func (x *ContainerConfig) GetVolumes() []string {
+	if x != nil {
+		return x.Volumes
+	}
+	return nil
+}
+
+func (x *ContainerConfig) GetExposedPorts() []string {
+	if x != nil {
+		return x.ExposedPorts
+	}
+	return nil
+}
+
 type HostConfig struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Memory            int64                  `protobuf:"varint,1,opt,name=memory,proto3" json:"memory,omitempty"`
@@ -503,8 +525,15 @@ type HostConfig struct {
 	SecurityOpt       []string               `protobuf:"bytes,20,rep,name=security_opt,json=securityOpt,proto3" json:"security_opt,omitempty"`
 	Sysctls           map[string]string      `protobuf:"bytes,21,rep,name=sysctls,proto3" json:"sysctls,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Tmpfs             []string               `protobuf:"bytes,22,rep,name=tmpfs,proto3" json:"tmpfs,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Volumes (30-39).
+	// mounts are the -v and --mount bind and volume mounts.
+	Mounts []*Mount `protobuf:"bytes,30,rep,name=mounts,proto3" json:"mounts,omitempty"`
+	// Networking (40-49).
+	PortBindings []*PortBinding `protobuf:"bytes,40,rep,name=port_bindings,json=portBindings,proto3" json:"port_bindings,omitempty"`
+	// publish_all publishes every exposed port on a free host port (-P).
+	PublishAll    bool `protobuf:"varint,41,opt,name=publish_all,json=publishAll,proto3" json:"publish_all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HostConfig) Reset() {
@@ -689,6 +718,27 @@ func (x *HostConfig) GetTmpfs() []string {
 		return x.Tmpfs
 	}
 	return nil
+}
+
+func (x *HostConfig) GetMounts() []*Mount {
+	if x != nil {
+		return x.Mounts
+	}
+	return nil
+}
+
+func (x *HostConfig) GetPortBindings() []*PortBinding {
+	if x != nil {
+		return x.PortBindings
+	}
+	return nil
+}
+
+func (x *HostConfig) GetPublishAll() bool {
+	if x != nil {
+		return x.PublishAll
+	}
+	return false
 }
 
 type CreateContainerRequest struct {
@@ -974,6 +1024,11 @@ type Container struct {
 	// manually_stopped reports whether the user stopped the container, which
 	// keeps an unless-stopped policy from bringing it back.
 	ManuallyStopped bool `protobuf:"varint,18,opt,name=manually_stopped,json=manuallyStopped,proto3" json:"manually_stopped,omitempty"`
+	// Volumes (30-39).
+	// mounts are the container's binds and volumes, resolved at create.
+	Mounts []*MountPoint `protobuf:"bytes,30,rep,name=mounts,proto3" json:"mounts,omitempty"`
+	// Networking (40-49).
+	NetworkSettings *NetworkSettings `protobuf:"bytes,40,opt,name=network_settings,json=networkSettings,proto3" json:"network_settings,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -1132,6 +1187,20 @@ func (x *Container) GetManuallyStopped() bool {
 		return x.ManuallyStopped
 	}
 	return false
+}
+
+func (x *Container) GetMounts() []*MountPoint {
+	if x != nil {
+		return x.Mounts
+	}
+	return nil
+}
+
+func (x *Container) GetNetworkSettings() *NetworkSettings {
+	if x != nil {
+		return x.NetworkSettings
+	}
+	return nil
 }
 
 type Resize struct {
@@ -4362,7 +4431,7 @@ var File_agent_proto protoreflect.FileDescriptor
 
 const file_agent_proto_rawDesc = "" +
 	"\n" +
-	"\vagent.proto\x12\x0eskiff.agent.v1\" \n" +
+	"\vagent.proto\x12\x0eskiff.agent.v1\x1a\x11netsettings.proto\x1a\vmount.proto\" \n" +
 	"\n" +
 	"ExitStatus\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\"\a\n" +
@@ -4375,7 +4444,7 @@ const file_agent_proto_rawDesc = "" +
 	"\x04hard\x18\x03 \x01(\x03R\x04hard\"S\n" +
 	"\rRestartPolicy\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
-	"\x13maximum_retry_count\x18\x02 \x01(\x05R\x11maximumRetryCount\"\xa1\x04\n" +
+	"\x13maximum_retry_count\x18\x02 \x01(\x05R\x11maximumRetryCount\"\xe0\x04\n" +
 	"\x0fContainerConfig\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x1e\n" +
 	"\n" +
@@ -4398,10 +4467,12 @@ const file_agent_proto_rawDesc = "" +
 	"\vstop_signal\x18\r \x01(\tR\n" +
 	"stopSignal\x12!\n" +
 	"\fstop_timeout\x18\x0e \x01(\x05R\vstopTimeout\x12(\n" +
-	"\x10stop_timeout_set\x18\x0f \x01(\bR\x0estopTimeoutSet\x1a9\n" +
+	"\x10stop_timeout_set\x18\x0f \x01(\bR\x0estopTimeoutSet\x12\x18\n" +
+	"\avolumes\x18\x1e \x03(\tR\avolumes\x12#\n" +
+	"\rexposed_ports\x18( \x03(\tR\fexposedPorts\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb7\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\a\n" +
 	"\n" +
 	"HostConfig\x12\x16\n" +
 	"\x06memory\x18\x01 \x01(\x03R\x06memory\x12\x1f\n" +
@@ -4434,7 +4505,11 @@ const file_agent_proto_rawDesc = "" +
 	"\x04init\x18\x13 \x01(\bR\x04init\x12!\n" +
 	"\fsecurity_opt\x18\x14 \x03(\tR\vsecurityOpt\x12A\n" +
 	"\asysctls\x18\x15 \x03(\v2'.skiff.agent.v1.HostConfig.SysctlsEntryR\asysctls\x12\x14\n" +
-	"\x05tmpfs\x18\x16 \x03(\tR\x05tmpfs\x1a:\n" +
+	"\x05tmpfs\x18\x16 \x03(\tR\x05tmpfs\x12-\n" +
+	"\x06mounts\x18\x1e \x03(\v2\x15.skiff.agent.v1.MountR\x06mounts\x12@\n" +
+	"\rport_bindings\x18( \x03(\v2\x1b.skiff.agent.v1.PortBindingR\fportBindings\x12\x1f\n" +
+	"\vpublish_all\x18) \x01(\bR\n" +
+	"publishAll\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x01\n" +
@@ -4465,7 +4540,7 @@ const file_agent_proto_rawDesc = "" +
 	"started_at\x18\n" +
 	" \x01(\x03R\tstartedAt\x12\x1f\n" +
 	"\vfinished_at\x18\v \x01(\x03R\n" +
-	"finishedAt\"\xd7\x04\n" +
+	"finishedAt\"\xd7\x05\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -4487,7 +4562,9 @@ const file_agent_proto_rawDesc = "" +
 	"hosts_path\x18\x0f \x01(\tR\thostsPath\x12(\n" +
 	"\x10resolv_conf_path\x18\x10 \x01(\tR\x0eresolvConfPath\x12\x16\n" +
 	"\x06driver\x18\x11 \x01(\tR\x06driver\x12)\n" +
-	"\x10manually_stopped\x18\x12 \x01(\bR\x0fmanuallyStopped\"6\n" +
+	"\x10manually_stopped\x18\x12 \x01(\bR\x0fmanuallyStopped\x122\n" +
+	"\x06mounts\x18\x1e \x03(\v2\x1a.skiff.agent.v1.MountPointR\x06mounts\x12J\n" +
+	"\x10network_settings\x18( \x01(\v2\x1f.skiff.agent.v1.NetworkSettingsR\x0fnetworkSettings\"6\n" +
 	"\x06Resize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\"\xb9\x01\n" +
@@ -4865,106 +4942,114 @@ var file_agent_proto_goTypes = []any{
 	nil,                             // 65: skiff.agent.v1.PruneImagesRequest.FiltersEntry
 	nil,                             // 66: skiff.agent.v1.ImageConfig.LabelsEntry
 	nil,                             // 67: skiff.agent.v1.ListImagesRequest.FiltersEntry
+	(*Mount)(nil),                   // 68: skiff.agent.v1.Mount
+	(*PortBinding)(nil),             // 69: skiff.agent.v1.PortBinding
+	(*MountPoint)(nil),              // 70: skiff.agent.v1.MountPoint
+	(*NetworkSettings)(nil),         // 71: skiff.agent.v1.NetworkSettings
 }
 var file_agent_proto_depIdxs = []int32{
 	61, // 0: skiff.agent.v1.ContainerConfig.labels:type_name -> skiff.agent.v1.ContainerConfig.LabelsEntry
 	4,  // 1: skiff.agent.v1.HostConfig.ulimits:type_name -> skiff.agent.v1.Ulimit
 	5,  // 2: skiff.agent.v1.HostConfig.restart_policy:type_name -> skiff.agent.v1.RestartPolicy
 	62, // 3: skiff.agent.v1.HostConfig.sysctls:type_name -> skiff.agent.v1.HostConfig.SysctlsEntry
-	6,  // 4: skiff.agent.v1.CreateContainerRequest.config:type_name -> skiff.agent.v1.ContainerConfig
-	7,  // 5: skiff.agent.v1.CreateContainerRequest.host_config:type_name -> skiff.agent.v1.HostConfig
-	6,  // 6: skiff.agent.v1.Container.config:type_name -> skiff.agent.v1.ContainerConfig
-	7,  // 7: skiff.agent.v1.Container.host_config:type_name -> skiff.agent.v1.HostConfig
-	10, // 8: skiff.agent.v1.Container.state:type_name -> skiff.agent.v1.ContainerState
-	12, // 9: skiff.agent.v1.AttachStart.size:type_name -> skiff.agent.v1.Resize
-	12, // 10: skiff.agent.v1.ExecStart.size:type_name -> skiff.agent.v1.Resize
-	13, // 11: skiff.agent.v1.StreamInput.attach:type_name -> skiff.agent.v1.AttachStart
-	14, // 12: skiff.agent.v1.StreamInput.exec:type_name -> skiff.agent.v1.ExecStart
-	12, // 13: skiff.agent.v1.StreamInput.resize:type_name -> skiff.agent.v1.Resize
-	0,  // 14: skiff.agent.v1.Output.stream:type_name -> skiff.agent.v1.StreamKind
-	16, // 15: skiff.agent.v1.StreamOutput.output:type_name -> skiff.agent.v1.Output
-	17, // 16: skiff.agent.v1.StreamOutput.exit:type_name -> skiff.agent.v1.Exit
-	63, // 17: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
-	11, // 18: skiff.agent.v1.ListContainersResponse.containers:type_name -> skiff.agent.v1.Container
-	30, // 19: skiff.agent.v1.TopResponse.processes:type_name -> skiff.agent.v1.ProcessRow
-	64, // 20: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
-	0,  // 21: skiff.agent.v1.LogEntry.stream:type_name -> skiff.agent.v1.StreamKind
-	35, // 22: skiff.agent.v1.RegistryOptions.auth:type_name -> skiff.agent.v1.RegistryAuth
-	36, // 23: skiff.agent.v1.PullRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
-	36, // 24: skiff.agent.v1.PushRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
-	42, // 25: skiff.agent.v1.ImportChunk.options:type_name -> skiff.agent.v1.ImportOptions
-	65, // 26: skiff.agent.v1.PruneImagesRequest.filters:type_name -> skiff.agent.v1.PruneImagesRequest.FiltersEntry
-	66, // 27: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
-	50, // 28: skiff.agent.v1.Image.config:type_name -> skiff.agent.v1.ImageConfig
-	67, // 29: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
-	51, // 30: skiff.agent.v1.ListImagesResponse.images:type_name -> skiff.agent.v1.Image
-	26, // 31: skiff.agent.v1.ListContainersRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 32: skiff.agent.v1.PruneRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 33: skiff.agent.v1.PruneImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 34: skiff.agent.v1.ListImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	8,  // 35: skiff.agent.v1.Containers.Create:input_type -> skiff.agent.v1.CreateContainerRequest
-	3,  // 36: skiff.agent.v1.Containers.Start:input_type -> skiff.agent.v1.ContainerRef
-	15, // 37: skiff.agent.v1.Containers.Attach:input_type -> skiff.agent.v1.StreamInput
-	15, // 38: skiff.agent.v1.Containers.Exec:input_type -> skiff.agent.v1.StreamInput
-	19, // 39: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
-	21, // 40: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
-	22, // 41: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
-	21, // 42: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
-	23, // 43: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
-	24, // 44: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
-	25, // 45: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
-	3,  // 46: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
-	28, // 47: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
-	31, // 48: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
-	33, // 49: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
-	47, // 50: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
-	52, // 51: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
-	49, // 52: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
-	54, // 53: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
-	55, // 54: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
-	37, // 55: skiff.agent.v1.Images.Pull:input_type -> skiff.agent.v1.PullRequest
-	38, // 56: skiff.agent.v1.Images.Push:input_type -> skiff.agent.v1.PushRequest
-	40, // 57: skiff.agent.v1.Images.Save:input_type -> skiff.agent.v1.SaveRequest
-	43, // 58: skiff.agent.v1.Images.Import:input_type -> skiff.agent.v1.ImportChunk
-	45, // 59: skiff.agent.v1.Images.Prune:input_type -> skiff.agent.v1.PruneImagesRequest
-	2,  // 60: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
-	2,  // 61: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
-	2,  // 62: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
-	57, // 63: skiff.agent.v1.System.SetTime:input_type -> skiff.agent.v1.SetTimeRequest
-	9,  // 64: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
-	2,  // 65: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
-	18, // 66: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
-	18, // 67: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
-	20, // 68: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
-	2,  // 69: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
-	2,  // 70: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
-	2,  // 71: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
-	2,  // 72: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
-	2,  // 73: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
-	27, // 74: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
-	11, // 75: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
-	29, // 76: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
-	32, // 77: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
-	34, // 78: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
-	48, // 79: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
-	53, // 80: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
-	51, // 81: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
-	2,  // 82: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
-	56, // 83: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
-	39, // 84: skiff.agent.v1.Images.Pull:output_type -> skiff.agent.v1.PullProgress
-	39, // 85: skiff.agent.v1.Images.Push:output_type -> skiff.agent.v1.PullProgress
-	41, // 86: skiff.agent.v1.Images.Save:output_type -> skiff.agent.v1.SaveChunk
-	44, // 87: skiff.agent.v1.Images.Import:output_type -> skiff.agent.v1.ImportResponse
-	46, // 88: skiff.agent.v1.Images.Prune:output_type -> skiff.agent.v1.PruneImagesResponse
-	59, // 89: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
-	60, // 90: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
-	2,  // 91: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
-	58, // 92: skiff.agent.v1.System.SetTime:output_type -> skiff.agent.v1.SetTimeResponse
-	64, // [64:93] is the sub-list for method output_type
-	35, // [35:64] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	68, // 4: skiff.agent.v1.HostConfig.mounts:type_name -> skiff.agent.v1.Mount
+	69, // 5: skiff.agent.v1.HostConfig.port_bindings:type_name -> skiff.agent.v1.PortBinding
+	6,  // 6: skiff.agent.v1.CreateContainerRequest.config:type_name -> skiff.agent.v1.ContainerConfig
+	7,  // 7: skiff.agent.v1.CreateContainerRequest.host_config:type_name -> skiff.agent.v1.HostConfig
+	6,  // 8: skiff.agent.v1.Container.config:type_name -> skiff.agent.v1.ContainerConfig
+	7,  // 9: skiff.agent.v1.Container.host_config:type_name -> skiff.agent.v1.HostConfig
+	10, // 10: skiff.agent.v1.Container.state:type_name -> skiff.agent.v1.ContainerState
+	70, // 11: skiff.agent.v1.Container.mounts:type_name -> skiff.agent.v1.MountPoint
+	71, // 12: skiff.agent.v1.Container.network_settings:type_name -> skiff.agent.v1.NetworkSettings
+	12, // 13: skiff.agent.v1.AttachStart.size:type_name -> skiff.agent.v1.Resize
+	12, // 14: skiff.agent.v1.ExecStart.size:type_name -> skiff.agent.v1.Resize
+	13, // 15: skiff.agent.v1.StreamInput.attach:type_name -> skiff.agent.v1.AttachStart
+	14, // 16: skiff.agent.v1.StreamInput.exec:type_name -> skiff.agent.v1.ExecStart
+	12, // 17: skiff.agent.v1.StreamInput.resize:type_name -> skiff.agent.v1.Resize
+	0,  // 18: skiff.agent.v1.Output.stream:type_name -> skiff.agent.v1.StreamKind
+	16, // 19: skiff.agent.v1.StreamOutput.output:type_name -> skiff.agent.v1.Output
+	17, // 20: skiff.agent.v1.StreamOutput.exit:type_name -> skiff.agent.v1.Exit
+	63, // 21: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
+	11, // 22: skiff.agent.v1.ListContainersResponse.containers:type_name -> skiff.agent.v1.Container
+	30, // 23: skiff.agent.v1.TopResponse.processes:type_name -> skiff.agent.v1.ProcessRow
+	64, // 24: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
+	0,  // 25: skiff.agent.v1.LogEntry.stream:type_name -> skiff.agent.v1.StreamKind
+	35, // 26: skiff.agent.v1.RegistryOptions.auth:type_name -> skiff.agent.v1.RegistryAuth
+	36, // 27: skiff.agent.v1.PullRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
+	36, // 28: skiff.agent.v1.PushRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
+	42, // 29: skiff.agent.v1.ImportChunk.options:type_name -> skiff.agent.v1.ImportOptions
+	65, // 30: skiff.agent.v1.PruneImagesRequest.filters:type_name -> skiff.agent.v1.PruneImagesRequest.FiltersEntry
+	66, // 31: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
+	50, // 32: skiff.agent.v1.Image.config:type_name -> skiff.agent.v1.ImageConfig
+	67, // 33: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
+	51, // 34: skiff.agent.v1.ListImagesResponse.images:type_name -> skiff.agent.v1.Image
+	26, // 35: skiff.agent.v1.ListContainersRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 36: skiff.agent.v1.PruneRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 37: skiff.agent.v1.PruneImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 38: skiff.agent.v1.ListImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	8,  // 39: skiff.agent.v1.Containers.Create:input_type -> skiff.agent.v1.CreateContainerRequest
+	3,  // 40: skiff.agent.v1.Containers.Start:input_type -> skiff.agent.v1.ContainerRef
+	15, // 41: skiff.agent.v1.Containers.Attach:input_type -> skiff.agent.v1.StreamInput
+	15, // 42: skiff.agent.v1.Containers.Exec:input_type -> skiff.agent.v1.StreamInput
+	19, // 43: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
+	21, // 44: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
+	22, // 45: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
+	21, // 46: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
+	23, // 47: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
+	24, // 48: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
+	25, // 49: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
+	3,  // 50: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
+	28, // 51: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
+	31, // 52: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
+	33, // 53: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
+	47, // 54: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
+	52, // 55: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
+	49, // 56: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
+	54, // 57: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
+	55, // 58: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
+	37, // 59: skiff.agent.v1.Images.Pull:input_type -> skiff.agent.v1.PullRequest
+	38, // 60: skiff.agent.v1.Images.Push:input_type -> skiff.agent.v1.PushRequest
+	40, // 61: skiff.agent.v1.Images.Save:input_type -> skiff.agent.v1.SaveRequest
+	43, // 62: skiff.agent.v1.Images.Import:input_type -> skiff.agent.v1.ImportChunk
+	45, // 63: skiff.agent.v1.Images.Prune:input_type -> skiff.agent.v1.PruneImagesRequest
+	2,  // 64: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
+	2,  // 65: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
+	2,  // 66: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
+	57, // 67: skiff.agent.v1.System.SetTime:input_type -> skiff.agent.v1.SetTimeRequest
+	9,  // 68: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
+	2,  // 69: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
+	18, // 70: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
+	18, // 71: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
+	20, // 72: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
+	2,  // 73: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
+	2,  // 74: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
+	2,  // 75: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
+	2,  // 76: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
+	2,  // 77: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
+	27, // 78: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
+	11, // 79: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
+	29, // 80: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
+	32, // 81: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
+	34, // 82: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
+	48, // 83: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
+	53, // 84: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
+	51, // 85: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
+	2,  // 86: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
+	56, // 87: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
+	39, // 88: skiff.agent.v1.Images.Pull:output_type -> skiff.agent.v1.PullProgress
+	39, // 89: skiff.agent.v1.Images.Push:output_type -> skiff.agent.v1.PullProgress
+	41, // 90: skiff.agent.v1.Images.Save:output_type -> skiff.agent.v1.SaveChunk
+	44, // 91: skiff.agent.v1.Images.Import:output_type -> skiff.agent.v1.ImportResponse
+	46, // 92: skiff.agent.v1.Images.Prune:output_type -> skiff.agent.v1.PruneImagesResponse
+	59, // 93: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
+	60, // 94: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
+	2,  // 95: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
+	58, // 96: skiff.agent.v1.System.SetTime:output_type -> skiff.agent.v1.SetTimeResponse
+	68, // [68:97] is the sub-list for method output_type
+	39, // [39:68] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -4972,6 +5057,8 @@ func file_agent_proto_init() {
 	if File_agent_proto != nil {
 		return
 	}
+	file_netsettings_proto_init()
+	file_mount_proto_init()
 	file_agent_proto_msgTypes[14].OneofWrappers = []any{
 		(*StreamInput_Attach)(nil),
 		(*StreamInput_Exec)(nil),

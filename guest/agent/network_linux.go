@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/skiffrun/skiff/guest/container"
+	"github.com/skiffrun/skiff/guest/network"
+	"github.com/skiffrun/skiff/guest/publish"
+)
+
+// slotDir holds the locks by which agents on one kernel share it.
+const slotDir = "/run/skiff"
+
+// slotLock holds this agent's network slot.
+var slotLock *os.File
+
+// openNetworks opens the container networks. The machine's agent is the
+// only one on its kernel; native agents (one per skiff home) each take a
+// slot of their own. Published ports are listened on here, in the
+// agent's network namespace, unless cfg says the host does it.
+func openNetworks(cfg Config) (*network.Manager, error) {
+	slot := 0
+	if !cfg.OwnsClock {
+		s, lock, err := network.AcquireSlot(slotDir)
+		if err != nil {
+			return nil, err
+		}
+		// The lock is held for the agent's life: the file stays open,
+		// referenced here so that no finalizer closes it.
+		slotLock = lock
+		slot = s
+	}
+	var pub network.Publisher = publish.NewLocal(cfg.Log)
+	if cfg.Publisher != nil {
+		pub = cfg.Publisher
+	}
+	m, err := network.NewManager(network.Config{Root: filepath.Join(cfg.Root, "network"), Slot: slot, Publisher: pub, Log: cfg.Log})
+	if err != nil {
+		return nil, fmt.Errorf("open networks: %w", err)
+	}
+	return m, nil
+}
+
+// networkContainers resolves containers for network connect/disconnect.
+type networkContainers struct{ m *container.Manager }
+
+func (n networkContainers) Lookup(ref string) (network.Container, error) {
+	return n.m.NetworkContainer(ref)
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package container
+
+func copyUp(rootfs, dst, dir string) error { return errLinuxOnly }

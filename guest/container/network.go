@@ -1,0 +1,96 @@
+package container
+
+import (
+	"context"
+	"slices"
+
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/network"
+)
+
+// Network gives containers their networks and published ports;
+// guest/network implements it. Without one, containers get a namespace
+// with loopback only, whatever their network mode.
+type Network interface {
+	// Check validates a new container's network and ports.
+	Check(c network.Container) error
+	// Attach connects a starting container; it returns the path of the
+	// network namespace to join, or "" for the runtime's own choice.
+	Attach(ctx context.Context, c network.Container) (string, error)
+	// Detach disconnects a stopped container; it is idempotent.
+	Detach(id string)
+	// Release forgets a removed container.
+	Release(id string)
+	// Settings are the container's addresses and bound ports.
+	Settings(id string) *apiv1.NetworkSettings
+}
+
+// Option configures a Manager.
+type Option func(*Manager)
+
+// WithNetwork gives the Manager's containers their networks.
+func WithNetwork(n Network) Option { return func(m *Manager) { m.net = n } }
+
+// netContainer is what networking needs of rec.
+func netContainer(rec *apiv1.Container) network.Container {
+	hc, cfg := rec.GetHostConfig(), rec.GetConfig()
+	return network.Container{
+		ID: rec.Id, Name: rec.Name, Hostname: cfg.GetHostname(), HostsPath: rec.HostsPath,
+		ExtraHosts: hc.GetExtraHosts(), NetworkMode: hc.GetNetworkMode(),
+		Ports: hc.GetPortBindings(), PublishAll: hc.GetPublishAll(), Exposed: cfg.GetExposedPorts(),
+	}
+}
+
+// mergeExposed adds the image's exposed ports to the container's own.
+func mergeExposed(cfg *apiv1.ContainerConfig, img *apiv1.ImageConfig) {
+	for _, p := range img.GetExposedPorts() {
+		if !slices.Contains(cfg.ExposedPorts, p) {
+			cfg.ExposedPorts = append(cfg.ExposedPorts, p)
+		}
+	}
+}
+
+// checkNetwork validates rec's network at create.
+func (m *Manager) checkNetwork(rec *apiv1.Container) error {
+	if m.net == nil {
+		return nil
+	}
+	return m.net.Check(netContainer(rec))
+}
+
+// attachNetwork connects rec at start and returns the namespace to join.
+func (m *Manager) attachNetwork(ctx context.Context, rec *apiv1.Container) (string, error) {
+	if m.net == nil {
+		return "", nil
+	}
+	return m.net.Attach(ctx, netContainer(rec))
+}
+
+func (m *Manager) detachNetwork(id string) {
+	if m.net != nil {
+		m.net.Detach(id)
+	}
+}
+
+func (m *Manager) releaseNetwork(id string) {
+	if m.net != nil {
+		m.net.Release(id)
+	}
+}
+
+// withNetwork fills rec's network settings, for inspect and ps.
+func (m *Manager) withNetwork(rec *apiv1.Container) *apiv1.Container {
+	if m.net != nil {
+		rec.NetworkSettings = m.net.Settings(rec.Id)
+	}
+	return rec
+}
+
+// NetworkContainer resolves ref for a network connect or disconnect.
+func (m *Manager) NetworkContainer(ref string) (network.Container, error) {
+	c, err := m.get(ref)
+	if err != nil {
+		return network.Container{}, err
+	}
+	return netContainer(c.snapshot()), nil
+}
