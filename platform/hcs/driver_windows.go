@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log"
-	"net"
 	"os"
 	"sync"
 	"time"
@@ -87,7 +86,7 @@ func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.
 		return nil, fmt.Errorf("create machine directory: %w", err)
 	}
 	id := systemID(spec)
-	m := &machine{spec: spec, id: id, done: make(chan struct{}), stopConsole: make(chan struct{}), shares: map[string]bool{}}
+	m := &machine{VMLife: platform.NewVMLife(spec.Name), spec: spec, id: id, stopConsole: make(chan struct{}), shares: map[string]bool{}}
 	for _, sh := range spec.Shares {
 		m.shares[sh.Tag] = true
 	}
@@ -144,7 +143,6 @@ func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.
 	if err != nil {
 		return nil, fmt.Errorf("hcs: listen for the agent on hvsock port %d of VM %s: %w; %s", m.spec.Agent.VsockPort, vmID, err, adminAdvice)
 	}
-	m.conns = make(chan net.Conn)
 	go m.acceptLoop()
 	if f, err := os.OpenFile(spec.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
 		fmt.Fprintf(f, "%s skiff: booting machine %q (Hyper-V, VM %s)\n", time.Now().UTC().Format(time.RFC3339), spec.Name, vmID)
@@ -206,18 +204,16 @@ func (m *machine) grantAccess() error {
 // machine is a running utility VM owned by this process: HCS terminates
 // it when the process's last handle to it closes.
 type machine struct {
+	// VMLife gives the machine AgentConn and Wait.
+	*platform.VMLife
 	spec     platform.MachineSpec
 	id       string
 	sys      computeSystem
 	forget   func()
 	agent    *winio.HvsockListener
-	conns    chan net.Conn
 	endpoint *hcn.HostComputeEndpoint
 
 	stopConsole chan struct{}
-	done        chan struct{} // closed once the VM has exited
-	exitOnce    sync.Once
-	exitErr     error
 
 	mu       sync.Mutex // guards shares and sys against a concurrent release
 	shares   map[string]bool
@@ -249,17 +245,10 @@ func (m *machine) onEvent(eventType uint32, data string) {
 			}
 			err = newError("run the VM", hr, "", "the VM exited unexpectedly")
 		}
-		m.exited(err)
+		m.End(err)
 	case hcsEventServiceDisconnect:
-		m.exited(newError("run the VM", hcsServiceDisconnect, "", "lost the Host Compute Service"))
+		m.End(newError("run the VM", hcsServiceDisconnect, "", "lost the Host Compute Service"))
 	}
-}
-
-func (m *machine) exited(err error) {
-	m.exitOnce.Do(func() {
-		m.exitErr = err
-		close(m.done)
-	})
 }
 
 // acceptLoop hands each connection the agent makes to AgentConn, until
@@ -270,41 +259,9 @@ func (m *machine) acceptLoop() {
 		if err != nil {
 			return
 		}
-		select {
-		case m.conns <- c:
-		case <-m.done:
-			c.Close()
+		if !m.Offer(c) {
 			return
 		}
-	}
-}
-
-// AgentConn returns the next connection the agent makes to the host.
-func (m *machine) AgentConn(ctx context.Context) (net.Conn, error) {
-	select {
-	case c := <-m.conns:
-		return c, nil
-	case <-m.done:
-		return nil, m.stoppedErr()
-	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for the agent of machine %q: %w", m.spec.Name, ctx.Err())
-	}
-}
-
-func (m *machine) stoppedErr() error {
-	if m.exitErr != nil {
-		return fmt.Errorf("machine %q stopped: %w", m.spec.Name, m.exitErr)
-	}
-	return fmt.Errorf("machine %q stopped", m.spec.Name)
-}
-
-// Wait returns once the VM has exited: nil when the guest powered off.
-func (m *machine) Wait(ctx context.Context) error {
-	select {
-	case <-m.done:
-		return m.exitErr
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -313,13 +270,13 @@ func (m *machine) Wait(ctx context.Context) error {
 // the VM and removes its network endpoint.
 func (m *machine) Stop(ctx context.Context) error {
 	select {
-	case <-m.done:
+	case <-m.Done():
 	default:
 		if err := m.shutDown(ctx); err != nil && !IsHRESULT(err, hcsSystemAlreadyStopped) {
 			log.Printf("skiff: machine %q: %v", m.spec.Name, err)
 		}
 		select {
-		case <-m.done:
+		case <-m.Done():
 		case <-ctx.Done():
 		}
 	}
@@ -347,7 +304,7 @@ func (m *machine) release(ctx context.Context, failedStart bool) error {
 	var errs []error
 	if m.sys != 0 {
 		select {
-		case <-m.done:
+		case <-m.Done():
 		default:
 			tctx, cancel := context.WithTimeout(ctx, hcsTimeout)
 			err := m.sys.terminate(tctx)
@@ -362,7 +319,7 @@ func (m *machine) release(ctx context.Context, failedStart bool) error {
 	if m.forget != nil {
 		m.forget()
 	}
-	m.exited(nil)
+	m.End(nil)
 	close(m.stopConsole)
 	if m.agent != nil {
 		_ = m.agent.Close()
@@ -384,7 +341,7 @@ func (m *machine) AddShare(ctx context.Context, sh platform.Share) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.released {
-		return m.stoppedErr()
+		return m.StoppedErr()
 	}
 	if m.shares[sh.Tag] {
 		return fmt.Errorf("machine %q already has a share tagged %q: %w", m.spec.Name, sh.Tag, errdefs.ErrAlreadyExists)

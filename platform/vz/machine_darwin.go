@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"sync"
 	"time"
@@ -27,14 +26,11 @@ type machine struct {
 	vm   *vz.VirtualMachine
 	l    *vz.VirtioSocketListener
 
-	// conns carries the agent's connections from the one goroutine that
-	// accepts them: the framework's listener cannot be woken from an
-	// Accept, so AgentConn must not leave one behind when its ctx ends.
-	conns chan net.Conn
-
-	done    chan struct{} // closed once the VM has stopped
-	exitErr error
-	endOnce sync.Once
+	// VMLife gives the machine AgentConn and Wait. One goroutine accepts
+	// the agent's connections and offers them: the framework's listener
+	// cannot be woken from an Accept, so AgentConn must not leave one
+	// behind when its ctx ends.
+	*platform.VMLife
 
 	stopOnce sync.Once
 }
@@ -45,7 +41,7 @@ var (
 )
 
 func newMachine(spec platform.MachineSpec, d Description, vm *vz.VirtualMachine, l *vz.VirtioSocketListener) *machine {
-	m := &machine{spec: spec, desc: d, vm: vm, l: l, conns: make(chan net.Conn), done: make(chan struct{})}
+	m := &machine{VMLife: platform.NewVMLife(spec.Name), spec: spec, desc: d, vm: vm, l: l}
 	go m.watch()
 	go m.accept()
 	return m
@@ -65,24 +61,17 @@ func (m *machine) watch() {
 		switch st {
 		case vz.VirtualMachineStateStopped:
 			if ran {
-				m.end(nil)
+				m.End(nil)
 				return
 			}
 		case vz.VirtualMachineStateError:
-			m.end(fmt.Errorf("the virtual machine died: Virtualization.framework reports an internal error; the console log is %s", m.spec.Log))
+			m.End(fmt.Errorf("the virtual machine died: Virtualization.framework reports an internal error; the console log is %s", m.spec.Log))
 			return
 		default:
 			ran = true
 		}
 	}
-	m.end(errors.New("lost track of the virtual machine's state"))
-}
-
-func (m *machine) end(err error) {
-	m.endOnce.Do(func() {
-		m.exitErr = err
-		close(m.done)
-	})
+	m.End(errors.New("lost track of the virtual machine's state"))
 }
 
 // accept hands the agent's connections to AgentConn until the VM has
@@ -97,42 +86,9 @@ func (m *machine) accept() {
 			log.Printf("skiff: machine %q: accept the agent's connection: %v", m.spec.Name, err)
 			continue
 		}
-		select {
-		case m.conns <- c:
-		case <-m.done:
-			c.Close()
+		if !m.Offer(c) {
 			return
 		}
-	}
-}
-
-// AgentConn returns the next connection the agent makes to the host's
-// vsock port.
-func (m *machine) AgentConn(ctx context.Context) (net.Conn, error) {
-	select {
-	case c := <-m.conns:
-		return c, nil
-	case <-m.done:
-		return nil, m.stoppedErr()
-	case <-ctx.Done():
-		return nil, fmt.Errorf("connect to the agent of machine %q: %w", m.spec.Name, ctx.Err())
-	}
-}
-
-func (m *machine) stoppedErr() error {
-	if m.exitErr != nil {
-		return fmt.Errorf("machine %q stopped: %w", m.spec.Name, m.exitErr)
-	}
-	return fmt.Errorf("machine %q stopped", m.spec.Name)
-}
-
-// Wait returns once the VM has stopped: nil when the guest powered off.
-func (m *machine) Wait(ctx context.Context) error {
-	select {
-	case <-m.done:
-		return m.exitErr
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -140,7 +96,7 @@ func (m *machine) Wait(ctx context.Context) error {
 // stops the VM by force.
 func (m *machine) Stop(ctx context.Context) error {
 	select {
-	case <-m.done:
+	case <-m.Done():
 	default:
 		if m.vm.CanRequestStop() {
 			if _, err := m.vm.RequestStop(); err != nil {
@@ -148,7 +104,7 @@ func (m *machine) Stop(ctx context.Context) error {
 			}
 		}
 		select {
-		case <-m.done:
+		case <-m.Done():
 		case <-ctx.Done():
 			m.forceStop()
 		}
@@ -168,7 +124,7 @@ func (m *machine) forceStop() {
 		return
 	}
 	select {
-	case <-m.done:
+	case <-m.Done():
 	case <-time.After(forceStopGrace):
 	}
 }
