@@ -37,7 +37,7 @@ func TestVMLife(t *testing.T) {
 	crash := errors.New("the VM exited unexpectedly")
 	l.End(crash)
 	l.End(nil) // only the first end counts
-	if err := l.Wait(ctx); err != crash {
+	if err := l.Wait(ctx); !errors.Is(err, crash) {
 		t.Errorf("Wait = %v, want %v", err, crash)
 	}
 	if _, err := l.AgentConn(ctx); !errors.Is(err, crash) || !strings.Contains(err.Error(), `machine "dev" stopped`) {
