@@ -60,6 +60,12 @@ type Manager struct {
 	active map[string]bool
 	// sandboxes are the running containers' namespaces, by container id.
 	sandboxes map[string]*sandbox
+	// unplugging counts the veths of stopped containers still being
+	// deleted (Detach); Close waits for them.
+	unplugging sync.WaitGroup
+	// unplugged is closed, per container id, once its veths are deleted:
+	// its next start makes veths of the same names.
+	unplugged map[string]chan struct{}
 }
 
 // NewManager opens the networks under cfg.Root, making the default one
@@ -74,6 +80,7 @@ func NewManager(cfg Config) (*Manager, error) {
 		nets:      map[string]*record{},
 		active:    map[string]bool{},
 		sandboxes: map[string]*sandbox{},
+		unplugged: map[string]chan struct{}{},
 	}
 	recs, err := m.store.loadAll()
 	if err != nil {
@@ -483,6 +490,7 @@ func (m *Manager) activate(r *record) error {
 // Close takes down what the agent made in the machine's network: every
 // bridge and the NAT table. Containers must be stopped first.
 func (m *Manager) Close() error {
+	m.unplugging.Wait()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var errs []error

@@ -91,6 +91,16 @@ func (m *Manager) Attach(ctx context.Context, c Container) (nsPath string, retEr
 		return "", nil
 	}
 	m.mu.Lock()
+	unplugged := m.unplugged[c.ID]
+	m.mu.Unlock()
+	if unplugged != nil {
+		select {
+		case <-unplugged:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	m.mu.Lock()
 	sb, err := m.attachLocked(c, name)
 	m.mu.Unlock()
 	if err != nil {
@@ -264,10 +274,9 @@ func (m *Manager) Detach(id string) {
 	}
 	delete(m.sandboxes, id)
 	var nets []*record
+	var veths []string
 	for nid, v := range sb.veths {
-		if err := deleteLink(v); err != nil {
-			m.cfg.Log.Warn("delete a container's veth", "id", id, "err", err)
-		}
+		veths = append(veths, v)
 		if r := m.nets[nid]; r != nil {
 			nets = append(nets, r)
 		}
@@ -276,6 +285,29 @@ func (m *Manager) Detach(id string) {
 		m.cfg.Log.Warn("remove a container's netns", "id", id, "err", err)
 	}
 	m.refreshHostsLocked(nets)
+	// Deleting a veth waits for the kernel's RCU grace periods (about
+	// 10 ms each), which the container's exit need not wait for: the
+	// names are the container's own, and the kernel would tear the pairs
+	// down with the namespace anyway.
+	done := make(chan struct{})
+	m.unplugged[id] = done
+	m.unplugging.Add(1)
+	go func() {
+		defer m.unplugging.Done()
+		defer func() {
+			m.mu.Lock()
+			if m.unplugged[id] == done {
+				delete(m.unplugged, id)
+			}
+			m.mu.Unlock()
+			close(done)
+		}()
+		for _, v := range veths {
+			if err := deleteLink(v); err != nil {
+				m.cfg.Log.Warn("delete a container's veth", "id", id, "err", err)
+			}
+		}
+	}()
 }
 
 // Release forgets a removed container: its places on every network and
