@@ -32,18 +32,20 @@ func Init() {
 	if err != nil {
 		logf("kernel modules: %v", err)
 	}
+	// The data disk's file system loads beside the devices' drivers (the
+	// two need nothing of each other) and while the agent starts, which
+	// waits for it; then the rest, in the background: requests that run
+	// containers wait for those (containersReady).
+	diskDone := make(chan string, 1)
+	go func() { diskDone <- mods.load(mods.plan.disk, false, cfg.Debug) }()
 	loaded := mods.load(mods.plan.now, false, cfg.Debug)
 	// With console=hvc0, the console exists once virtio_console is loaded.
 	reopenConsole()
 	logf("boot: %s", loaded)
-	// The data disk's file system loads while the root moves and the
-	// agent starts (the agent waits for it), then the rest in the
-	// background; requests that run containers wait for those
-	// (containersReady).
 	laterDone := make(chan struct{})
 	go func() {
 		defer close(laterDone)
-		logf("disk: %s", mods.load(mods.plan.disk, false, cfg.Debug))
+		logf("disk: %s", <-diskDone)
 		logf("later: %s", mods.load(mods.plan.later, true, cfg.Debug))
 	}()
 	go func() {

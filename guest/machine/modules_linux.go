@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,6 +21,8 @@ type moduleFiles struct {
 	deps  moduleDeps
 	files map[string]*os.File
 	plan  modulePlan
+	// mu guards failed: two plans' lists may load at once.
+	mu sync.Mutex
 	// failed holds the modules that did not load, and why.
 	failed map[string]error
 }
@@ -117,6 +120,7 @@ func (m *moduleFiles) load(mods []string, background, debug bool) string {
 	start := time.Now()
 	// Modules that need one that failed before are not tried again.
 	var todo []string
+	m.mu.Lock()
 next:
 	for _, p := range mods {
 		for _, d := range m.deps[p] {
@@ -127,6 +131,7 @@ next:
 		}
 		todo = append(todo, p)
 	}
+	m.mu.Unlock()
 	workers := runtime.NumCPU()
 	if background {
 		workers = 1
@@ -153,6 +158,8 @@ next:
 		}
 		return err
 	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	for p, err := range failed {
 		m.failed[p] = err
 		if debug {
