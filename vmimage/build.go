@@ -44,7 +44,11 @@ type Manifest struct {
 	// modules come from.
 	KernelPackage string   `json:"kernel_package"`
 	Kernel        FileInfo `json:"kernel"`
-	Initramfs     FileInfo `json:"initramfs"`
+	// BzImage is the package's own compressed kernel, shipped on amd64
+	// for Virtualization.framework on Intel Macs, which boots that format
+	// and not a vmlinux.
+	BzImage   *FileInfo `json:"bzimage,omitempty"`
+	Initramfs FileInfo  `json:"initramfs"`
 }
 
 // FileInfo names a file next to the manifest and pins its content.
@@ -58,6 +62,9 @@ type FileInfo struct {
 // an archive's compression by its content, not its name; the name stays
 // what the host's driver opens.
 const initramfsFile = "initramfs.cpio"
+
+// bzImageFile is the compressed amd64 kernel's name in the output.
+const bzImageFile = "vmlinuz"
 
 type buildPaths struct {
 	agent, image, out, cache string
@@ -140,6 +147,18 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 		Kernel:        fileInfo(ai.kernelFile, kernelBytes),
 		Initramfs:     fileInfo(initramfsFile, initramfs),
 	}
+	files := []struct {
+		name string
+		data []byte
+	}{{ai.kernelFile, kernelBytes}, {initramfsFile, initramfs}}
+	if arch == "amd64" {
+		bz := fileInfo(bzImageFile, vmlinuz)
+		m.BzImage = &bz
+		files = append(files, struct {
+			name string
+			data []byte
+		}{bzImageFile, vmlinuz})
+	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, err
@@ -149,10 +168,11 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 	}
 	// The manifest goes last: a reader that sees it sees the files it names.
 	os.Remove(filepath.Join(p.out, "manifest.json"))
-	for _, f := range []struct {
+	files = append(files, struct {
 		name string
 		data []byte
-	}{{ai.kernelFile, kernelBytes}, {initramfsFile, initramfs}, {"manifest.json", append(manifest, '\n')}} {
+	}{"manifest.json", append(manifest, '\n')})
+	for _, f := range files {
 		if err := writeFileAtomic(filepath.Join(p.out, f.name), f.data); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -149,10 +150,14 @@ const (
 )
 
 // Resolve fills in what spec leaves to the driver: size, the agent's
-// vsock port, virtiofs for shares, the data disk's device name, and the
-// NAT network's addresses on vmnet's subnet in place of the generic
-// user-mode ones.
+// vsock port, virtiofs for shares, the data disk's device name, vmnet's
+// DHCP in place of the generic user-mode network, and on Intel Macs the
+// guest image's vmlinuz (a bzImage) in place of its vmlinux: the
+// framework boots a bzImage there, and make vmimage ships both for amd64.
 func Resolve(spec platform.MachineSpec) platform.MachineSpec {
+	if spec.Arch == "amd64" && filepath.Base(spec.Kernel) == "vmlinux" {
+		spec.Kernel = filepath.Join(filepath.Dir(spec.Kernel), "vmlinuz")
+	}
 	if spec.CPUs == 0 {
 		spec.CPUs = DefaultCPUs
 	}

@@ -64,6 +64,7 @@ var hostFS = fstest.MapFS{
 	"opt/skiff/vmimage/amd64/vmlinuz":        {Data: bzImage()},
 	"opt/skiff/vmimage/amd64/vmlinux":        {Data: []byte("\x7fELF")},
 	"opt/skiff/vmimage/amd64/initramfs.cpio": {Data: []byte("070701")},
+	"opt/kernels/vmlinux-6.1":                {Data: []byte("\x7fELF")},
 	"Users/me/.profile":                      {Data: []byte("")},
 	"private/tmp/a,b/x":                      {Data: []byte("")},
 	"Users/me/notes.txt":                     {Data: []byte("")},
@@ -106,7 +107,7 @@ func TestDescribeGolden(t *testing.T) {
 		}},
 		{"amd64", "amd64", func(*platform.MachineSpec, *Host) {}},
 		{"amd64-elf-kernel", "amd64", func(s *platform.MachineSpec, h *Host) {
-			s.Kernel = "/opt/skiff/vmimage/amd64/vmlinux"
+			s.Kernel = "/opt/kernels/vmlinux-6.1"
 			h.KernelHeader = []byte("\x7fELF\x02\x01\x01")
 		}},
 		{"amd64-macos11-bare", "amd64", func(s *platform.MachineSpec, h *Host) {
@@ -229,6 +230,22 @@ func TestResolveKeepsChoices(t *testing.T) {
 	}
 	if r.Shares[0].Type != platform.ShareVirtiofs || s.Shares[0].Type != "" {
 		t.Error("Resolve did not set virtiofs on a copy of the shares")
+	}
+}
+
+// TestResolveKernel checks that an Intel Mac boots the guest image's
+// bzImage, not its vmlinux, and that other kernels stay as given.
+func TestResolveKernel(t *testing.T) {
+	for _, tc := range []struct{ arch, kernel, want string }{
+		{"amd64", "/img/amd64/vmlinux", "/img/amd64/vmlinuz"},
+		{"amd64", "/opt/kernels/vmlinux-6.1", "/opt/kernels/vmlinux-6.1"},
+		{"arm64", "/img/arm64/Image", "/img/arm64/Image"},
+	} {
+		s := goldenSpec(tc.arch)
+		s.Kernel = tc.kernel
+		if got := Resolve(s).Kernel; got != tc.want {
+			t.Errorf("%s %s: kernel %s, want %s", tc.arch, tc.kernel, got, tc.want)
+		}
 	}
 }
 
