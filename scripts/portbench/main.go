@@ -21,6 +21,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,6 +31,7 @@ func main() {
 	size := flag.Int64("size", 1<<30, "bytes to send")
 	label := flag.String("label", "native", "the machine driver, for the table")
 	loopback := flag.Bool("loopback", true, "also measure loopback between two host processes")
+	runs := flag.Int("runs", 3, "transfers of each kind; each row is their median")
 	sink := flag.Bool("sink", false, "(internal) accept one connection on loopback and discard it")
 	serve := flag.String("serve", "", "(internal) discard every connection to this address")
 	flag.Parse()
@@ -39,7 +41,7 @@ func main() {
 	case *serve != "":
 		runServe(*serve)
 	default:
-		if err := run(*skiff, *label, *size, *loopback); err != nil {
+		if err := run(*skiff, *label, *size, *loopback, *runs); err != nil {
 			fmt.Fprintln(os.Stderr, "portbench:", err)
 			os.Exit(1)
 		}
@@ -84,41 +86,53 @@ type row struct {
 	mbps float64
 }
 
-func run(skiff, label string, size int64, loopback bool) error {
+func run(skiff, label string, size int64, loopback bool, runs int) error {
 	var rows []row
-	if loopback {
-		self, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		d, err := viaHostSink(size, self, "-sink")
-		if err != nil {
-			return fmt.Errorf("loopback: %w", err)
-		}
-		rows = append(rows, row{"loopback, Go receiver", mbps(size, d)})
+	self, err := os.Executable()
+	if err != nil {
+		return err
 	}
 	img, err := sinkImage(skiff)
 	if err != nil {
 		return err
 	}
-	d, err := viaContainer(skiff, size, img, "/portbench", "-serve", ":5001")
-	if err != nil {
-		return err
-	}
-	rows = append(rows, row{"skiff -p " + label + ", Go receiver", mbps(size, d)})
-	if loopback {
-		if bb, err := exec.LookPath("busybox"); err == nil {
-			d, err := viaHostSink(size, "sh", "-c", "echo 127.0.0.1:15901; exec "+bb+" nc -l -p 15901 >/dev/null")
-			if err == nil {
-				rows = append(rows, row{"loopback, busybox nc", mbps(size, d)})
+	// Loopback and the container alternate, so that load on the host hits
+	// both alike; each row is the median of its runs.
+	var hostGo, ctrGo, hostNC, ctrNC []time.Duration
+	bb, bbErr := exec.LookPath("busybox")
+	for range max(runs, 1) {
+		if loopback {
+			d, err := viaHostSink(size, self, "-sink")
+			if err != nil {
+				return fmt.Errorf("loopback: %w", err)
+			}
+			hostGo = append(hostGo, d)
+		}
+		d, err := viaContainer(skiff, size, img, "/portbench", "-serve", ":5001")
+		if err != nil {
+			return err
+		}
+		ctrGo = append(ctrGo, d)
+		if loopback && bbErr == nil {
+			if d, err := viaHostSink(size, "sh", "-c", "echo 127.0.0.1:15901; exec "+bb+" nc -l -p 15901 >/dev/null"); err == nil {
+				hostNC = append(hostNC, d)
 			}
 		}
+		d, err = viaContainer(skiff, size, "localhost/busybox", "sh", "-c", "nc -l -p 5001 >/dev/null")
+		if err != nil {
+			return err
+		}
+		ctrNC = append(ctrNC, d)
 	}
-	d, err = viaContainer(skiff, size, "localhost/busybox", "sh", "-c", "nc -l -p 5001 >/dev/null")
-	if err != nil {
-		return err
+	add := func(name string, ds []time.Duration) {
+		if len(ds) > 0 {
+			rows = append(rows, row{name, mbps(size, median(ds))})
+		}
 	}
-	rows = append(rows, row{"skiff -p " + label + ", busybox nc", mbps(size, d)})
+	add("loopback, Go receiver", hostGo)
+	add("skiff -p "+label+", Go receiver", ctrGo)
+	add("loopback, busybox nc", hostNC)
+	add("skiff -p "+label+", busybox nc", ctrNC)
 
 	fmt.Printf("%-32s %8s %12s\n", "path (one TCP connection)", "MB/s", "vs loopback")
 	for i, r := range rows {
@@ -134,6 +148,12 @@ func run(skiff, label string, size int64, loopback bool) error {
 }
 
 func mbps(size int64, d time.Duration) float64 { return float64(size) / d.Seconds() / 1e6 }
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
 
 // viaHostSink starts a receiver on the host that prints its address and
 // sends to it.
