@@ -28,9 +28,10 @@ const DefaultName = "bridge"
 // native driver the agent listens itself; in a VM the host daemon does.
 type Publisher interface {
 	// Publish binds each of ports (a host port of 0 takes a free one) and
-	// carries what arrives to target; it returns the ports as bound. On
-	// error nothing of id stays bound.
-	Publish(ctx context.Context, id string, target netip.Addr, ports []*apiv1.PortBinding) ([]*apiv1.PortBinding, error)
+	// carries what arrives to target, the container's address in the
+	// network namespace at netns; it returns the ports as bound. On error
+	// nothing of id stays bound.
+	Publish(ctx context.Context, id string, target netip.Addr, netns string, ports []*apiv1.PortBinding) ([]*apiv1.PortBinding, error)
 	// Unpublish closes every port of id; an unknown id is fine.
 	Unpublish(id string)
 }

@@ -116,7 +116,7 @@ func (m *Manager) Attach(ctx context.Context, c Container) (nsPath string, retEr
 		m.mu.Lock()
 		target := m.primaryAddrLocked(c.ID, name)
 		m.mu.Unlock()
-		bound, err := m.cfg.Publisher.Publish(ctx, c.ID, target, ports)
+		bound, err := m.cfg.Publisher.Publish(ctx, c.ID, target, sb.ns, ports)
 		if err != nil {
 			return "", err
 		}

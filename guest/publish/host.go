@@ -111,7 +111,7 @@ func (h *Host) CheckPorts(ports []*apiv1.PortBinding) error {
 }
 
 // Publish has the daemon listen on ports for id.
-func (h *Host) Publish(ctx context.Context, id string, target netip.Addr, ports []*apiv1.PortBinding) ([]*apiv1.PortBinding, error) {
+func (h *Host) Publish(ctx context.Context, id string, target netip.Addr, _ string, ports []*apiv1.PortBinding) ([]*apiv1.PortBinding, error) {
 	p := &publication{target: target, asked: ports, bound: ports}
 	h.mu.Lock()
 	h.active[id] = p

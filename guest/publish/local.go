@@ -71,8 +71,12 @@ func (l *Local) CheckPorts(ports []*apiv1.PortBinding) error {
 	return nil
 }
 
-// Publish listens on each port and proxies to target.
-func (l *Local) Publish(_ context.Context, id string, target netip.Addr, ports []*apiv1.PortBinding) (_ []*apiv1.PortBinding, retErr error) {
+// Publish listens on each port and proxies to target. TCP connections to
+// it are made from inside the container's network namespace (netns),
+// where the container's own address is local: the bytes then cross that
+// namespace's loopback, not the veth, the bridge and their netfilter
+// hooks. The container still sees a connection to its address.
+func (l *Local) Publish(_ context.Context, id string, target netip.Addr, netns string, ports []*apiv1.PortBinding) (_ []*apiv1.PortBinding, retErr error) {
 	var closers []func()
 	defer func() {
 		if retErr != nil {
@@ -90,7 +94,7 @@ func (l *Local) Publish(_ context.Context, id string, target netip.Addr, ports [
 		if b.Protocol == "udp" {
 			port, stop, err = l.listenUDP(hostAddr(b), to)
 		} else {
-			port, stop, err = l.listenTCP(hostAddr(b), to)
+			port, stop, err = l.listenTCP(hostAddr(b), to, netns)
 		}
 		if err != nil {
 			return nil, inUse(b, err)
@@ -147,7 +151,7 @@ func (cs *conns) closeAll() {
 	cs.mu.Unlock()
 }
 
-func (l *Local) listenTCP(addr, to string) (int, func(), error) {
+func (l *Local) listenTCP(addr, to, netns string) (int, func(), error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return 0, nil, err
@@ -167,7 +171,7 @@ func (l *Local) listenTCP(addr, to string) (int, func(), error) {
 			}
 			go func() {
 				defer cs.remove(c)
-				if err := ProxyTCP(c, to); err != nil && l.Log != nil {
+				if err := proxyTCPIn(c, to, netns); err != nil && l.Log != nil {
 					l.Log.Debug("published port", "to", to, "err", err)
 				}
 			}()

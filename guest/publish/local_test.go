@@ -57,7 +57,7 @@ func TestLocalTCPAndUDP(t *testing.T) {
 	l := NewLocal(nil)
 	t.Cleanup(func() { l.Unpublish("c1") })
 	target := netip.MustParseAddr("127.0.0.1")
-	bound, err := l.Publish(context.Background(), "c1", target, []*apiv1.PortBinding{
+	bound, err := l.Publish(context.Background(), "c1", target, "", []*apiv1.PortBinding{
 		{HostIp: "127.0.0.1", ContainerPort: echoTCP(t), Protocol: "tcp"},
 		{HostIp: "127.0.0.1", ContainerPort: echoUDP(t), Protocol: "udp"},
 	})
@@ -100,7 +100,7 @@ func TestLocalTCPAndUDP(t *testing.T) {
 	if err := l.CheckPorts(taken); err == nil {
 		t.Fatal("CheckPorts found a published port free")
 	}
-	if _, err := l.Publish(context.Background(), "c2", target, taken); err == nil {
+	if _, err := l.Publish(context.Background(), "c2", target, "", taken); err == nil {
 		t.Fatal("publishing a port in use succeeded")
 	}
 	l.Unpublish("c1")
