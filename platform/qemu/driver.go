@@ -128,7 +128,7 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 		return nil, fmt.Errorf("create machine directory: %w", err)
 	}
 	if spec.Disk.Path != "" {
-		if err := ensureDisk(spec.Disk); err != nil {
+		if err := spec.Disk.EnsureRaw(); err != nil {
 			return nil, err
 		}
 	}
@@ -173,26 +173,6 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 	}
 	go m.reap(helperLog.Name())
 	return m, nil
-}
-
-// ensureDisk creates the data disk as a sparse file, or grows it to its
-// size; it never shrinks one, which would cut the guest's file system.
-func ensureDisk(d platform.Disk) error {
-	f, err := os.OpenFile(d.Path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("create data disk: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("data disk: %w", err)
-	}
-	if st.Size() < d.SizeBytes {
-		if err := f.Truncate(d.SizeBytes); err != nil {
-			return fmt.Errorf("size data disk: %w", err)
-		}
-	}
-	return nil
 }
 
 func startHelper(argv []string, logf *os.File) (*exec.Cmd, error) {

@@ -400,33 +400,3 @@ func TestEntitlementsFile(t *testing.T) {
 		t.Errorf("skiff.entitlements does not grant %s:\n%s", Entitlement, b)
 	}
 }
-
-func TestEnsureDisk(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "data.img")
-	size := func() int64 {
-		t.Helper()
-		st, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Size()
-	}
-	if err := ensureDisk(platform.Disk{Path: p, SizeBytes: 64 << 20}); err != nil {
-		t.Fatal(err)
-	}
-	if size() != 64<<20 {
-		t.Errorf("created at %d bytes", size())
-	}
-	if err := os.WriteFile(p+".x", nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := ensureDisk(platform.Disk{Path: p, SizeBytes: 128 << 20}); err != nil || size() != 128<<20 {
-		t.Errorf("grow: %v, size %d", err, size())
-	}
-	if err := ensureDisk(platform.Disk{Path: p, SizeBytes: 64 << 20}); err != nil || size() != 128<<20 {
-		t.Errorf("a smaller size shrank the disk: %v, size %d", err, size())
-	}
-	if err := ensureDisk(platform.Disk{Path: filepath.Join(p+".x", "data.img"), SizeBytes: 64 << 20}); err == nil {
-		t.Error("a disk under a file was created")
-	}
-}

@@ -66,7 +66,7 @@ func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.
 		return nil, fmt.Errorf("create machine directory: %w", err)
 	}
 	if spec.Disk.Path != "" {
-		if err := ensureDisk(spec.Disk); err != nil {
+		if err := spec.Disk.EnsureRaw(); err != nil {
 			return nil, err
 		}
 	}

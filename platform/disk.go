@@ -1,16 +1,15 @@
-package vz
+package platform
 
 import (
 	"fmt"
 	"os"
-
-	"github.com/skiffrun/skiff/platform"
 )
 
-// ensureDisk creates the data disk as a sparse raw file (APFS allocates
-// only what the guest writes), or grows it to its size; it never shrinks
-// one, which would cut the guest's file system.
-func ensureDisk(d platform.Disk) error {
+// EnsureRaw creates d as a sparse raw file (the host's file system
+// allocates only what the guest writes), or grows it to its size; it
+// never shrinks one, which would cut the guest's file system. The vz and
+// QEMU drivers use it; HCS's disk is a VHDX.
+func (d Disk) EnsureRaw() error {
 	f, err := os.OpenFile(d.Path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("create data disk: %w", err)
