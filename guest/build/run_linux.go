@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/skiffrun/skiff/guest/ocispec"
+	"github.com/skiffrun/skiff/guest/passwd"
 	"github.com/skiffrun/skiff/guest/runner"
 )
 
@@ -40,14 +41,14 @@ func (e *exitError) Error() string {
 // run runs r as a container on the mounted snapshot s, with its output
 // going to out, and leaves no mount stub behind in s.
 func (b *Builder) run(ctx context.Context, s *snapshot, etc string, r runSpec, out io.Writer) error {
-	id, err := lookupUser(s.rootfs, r.user)
+	id, err := passwd.Lookup(s.rootfs, r.user)
 	if err != nil {
 		return err
 	}
 	if !hasEnv(r.env, "HOME") {
-		r.env = append(r.env, "HOME="+id.home)
+		r.env = append(r.env, "HOME="+id.Home)
 	}
-	if _, err := mkdirAllOwned(s.rootfs, r.cwd, int(id.uid), int(id.gid)); err != nil {
+	if _, err := mkdirAllOwned(s.rootfs, r.cwd, int(id.UID), int(id.GID)); err != nil {
 		return fmt.Errorf("working directory: %w", err)
 	}
 	opts := ocispec.Options{
@@ -56,9 +57,9 @@ func (b *Builder) run(ctx context.Context, s *snapshot, etc string, r runSpec, o
 		Args:           r.args,
 		Env:            r.env,
 		Cwd:            r.cwd,
-		UID:            id.uid,
-		GID:            id.gid,
-		AdditionalGids: id.groups,
+		UID:            id.UID,
+		GID:            id.GID,
+		AdditionalGids: id.Groups,
 		Hostname:       "skiff-build",
 		HostsPath:      filepath.Join(etc, "hosts"),
 		ResolvConfPath: filepath.Join(etc, "resolv.conf"),

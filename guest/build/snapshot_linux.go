@@ -9,7 +9,6 @@ import (
 
 	"github.com/containerd/errdefs"
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
 )
 
@@ -65,35 +64,6 @@ func (s *snapshot) unmount() error {
 		}
 		return fmt.Errorf("unmount snapshot %s: %w", s.rootfs, err)
 	}
-}
-
-// identity is a resolved user.
-type identity struct {
-	uid, gid uint32
-	groups   []uint32
-	home     string
-}
-
-// lookupUser resolves "user[:group]" (names or numbers) against the
-// rootfs's /etc/passwd and /etc/group, as docker does.
-func lookupUser(rootfs, spec string) (identity, error) {
-	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
-	if err != nil {
-		return identity{}, fmt.Errorf("find /etc/passwd: %w", err)
-	}
-	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
-	if err != nil {
-		return identity{}, fmt.Errorf("find /etc/group: %w", err)
-	}
-	u, err := user.GetExecUserPath(spec, &user.ExecUser{Home: "/"}, passwd, group)
-	if err != nil {
-		return identity{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("unable to find user %s: %v; add the user to the image's /etc/passwd first, or give a numeric uid[:gid]", spec, err))
-	}
-	id := identity{uid: uint32(u.Uid), gid: uint32(u.Gid), home: u.Home}
-	for _, g := range u.Sgids {
-		id.groups = append(id.groups, uint32(g))
-	}
-	return id, nil
 }
 
 // mkdirAllOwned creates dir inside rootfs, giving the directories it

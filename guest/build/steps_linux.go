@@ -24,6 +24,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	"github.com/skiffrun/skiff/guest/passwd"
 	"github.com/skiffrun/skiff/guest/unpack"
 )
 
@@ -353,19 +354,19 @@ func destFor(dest string, nsrc int) string {
 // it.
 func parseChown(rootfs, spec string) ([2]int, error) {
 	u, g, hasGroup := strings.Cut(spec, ":")
-	uid, err := lookupUser(rootfs, u)
+	uid, err := passwd.Lookup(rootfs, u)
 	if err != nil {
 		return [2]int{}, err
 	}
-	gid := int(uid.uid)
+	gid := int(uid.UID)
 	if hasGroup {
-		gu, err := lookupUser(rootfs, "0:"+g)
+		gu, err := passwd.Lookup(rootfs, "0:"+g)
 		if err != nil {
 			return [2]int{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("unable to find group %s in the image's /etc/group; add it first, or give a numeric gid", g))
 		}
-		gid = int(gu.gid)
+		gid = int(gu.GID)
 	}
-	return [2]int{int(uid.uid), gid}, nil
+	return [2]int{int(uid.UID), gid}, nil
 }
 
 func isURL(s string) bool {

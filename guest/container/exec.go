@@ -11,6 +11,7 @@ import (
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/ocispec"
+	"github.com/skiffrun/skiff/guest/passwd"
 )
 
 // ExecProcess is a process started in a running container by Exec.
@@ -45,7 +46,7 @@ func (m *Manager) Exec(ctx context.Context, req *apiv1.ExecStart, gone chan stru
 	if userSpec == "" {
 		userSpec = rec.Config.User
 	}
-	u, err := lookupUser(rec.Rootfs, userSpec)
+	u, err := passwd.Lookup(rec.Rootfs, userSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +74,7 @@ func (m *Manager) Exec(ctx context.Context, req *apiv1.ExecStart, gone chan stru
 		Args:     req.Args,
 		Env:      env,
 		Cwd:      cwd,
-		User:     specs.User{UID: u.uid, GID: u.gid, AdditionalGids: u.groups},
+		User:     specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.Groups},
 		Capabilities: &specs.LinuxCapabilities{
 			Bounding: caps, Effective: caps, Permitted: caps,
 		},

@@ -10,7 +10,6 @@ import (
 
 	"github.com/containerd/errdefs"
 	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,36 +52,6 @@ func unmountRootfs(target string) error {
 		}
 		return fmt.Errorf("unmount rootfs %s: %w", target, err)
 	}
-}
-
-// execUser is the resolved identity of a container process.
-type execUser struct {
-	uid, gid uint32
-	groups   []uint32
-	home     string
-}
-
-// lookupUser resolves a "user[:group]" spec (names or numbers) against the
-// container's /etc/passwd and /etc/group, as Docker does.
-func lookupUser(rootfs, spec string) (execUser, error) {
-	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
-	if err != nil {
-		return execUser{}, fmt.Errorf("find /etc/passwd: %w", err)
-	}
-	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
-	if err != nil {
-		return execUser{}, fmt.Errorf("find /etc/group: %w", err)
-	}
-	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
-	u, err := user.GetExecUserPath(spec, defaults, passwd, group)
-	if err != nil {
-		return execUser{}, fmt.Errorf("unable to find user %s: %w: give a user that exists in the image's /etc/passwd, or a numeric uid[:gid]: %w", spec, err, errdefs.ErrInvalidArgument)
-	}
-	out := execUser{uid: uint32(u.Uid), gid: uint32(u.Gid), home: u.Home}
-	for _, g := range u.Sgids {
-		out.groups = append(out.groups, uint32(g))
-	}
-	return out, nil
 }
 
 // ensureDir creates the working directory in rootfs when the image lacks

@@ -10,14 +10,7 @@ import (
 // ever run in the agent, on Linux.
 var errLinuxOnly = errors.New("containers run on Linux only")
 
-type execUser struct {
-	uid, gid uint32
-	groups   []uint32
-	home     string
-}
-
 func mountRootfs(layers []string, upper, work, target string) error { return errLinuxOnly }
 func unmountRootfs(target string) error                             { return errLinuxOnly }
-func lookupUser(rootfs, spec string) (execUser, error)              { return execUser{}, errLinuxOnly }
 func ensureDir(rootfs, dir string, uid, gid uint32) error           { return errLinuxOnly }
 func checkCommand(rootfs, name, pathEnv string) error               { return errLinuxOnly }

@@ -15,6 +15,7 @@ import (
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/ocispec"
+	"github.com/skiffrun/skiff/guest/passwd"
 )
 
 // ErrCommandNotFound and ErrNotExecutable classify a start that failed
@@ -337,11 +338,11 @@ func (m *Manager) processOptions(rec *apiv1.Container, img *apiv1.ImageConfig, r
 	if userSpec == "" {
 		userSpec = img.GetUser()
 	}
-	u, err := lookupUser(rootfs, userSpec)
+	u, err := passwd.Lookup(rootfs, userSpec)
 	if err != nil {
 		return ocispec.Options{}, err
 	}
-	env = setDefaultEnv(env, "HOME", u.home)
+	env = setDefaultEnv(env, "HOME", u.Home)
 	cwd := cfg.WorkingDir
 	if cwd == "" {
 		cwd = img.GetWorkingDir()
@@ -349,7 +350,7 @@ func (m *Manager) processOptions(rec *apiv1.Container, img *apiv1.ImageConfig, r
 	if cwd == "" {
 		cwd = "/"
 	}
-	if err := ensureDir(rootfs, cwd, u.uid, u.gid); err != nil {
+	if err := ensureDir(rootfs, cwd, u.UID, u.GID); err != nil {
 		return ocispec.Options{}, err
 	}
 	argv := append([]string{rec.Path}, rec.Args...)
@@ -362,9 +363,9 @@ func (m *Manager) processOptions(rec *apiv1.Container, img *apiv1.ImageConfig, r
 		Args:           argv,
 		Env:            env,
 		Cwd:            cwd,
-		UID:            u.uid,
-		GID:            u.gid,
-		AdditionalGids: u.groups,
+		UID:            u.UID,
+		GID:            u.GID,
+		AdditionalGids: u.Groups,
 		Terminal:       cfg.Tty,
 		Hostname:       cfg.Hostname,
 		HostsPath:      rec.HostsPath,
