@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/grpc"
 
+	"github.com/skiffrun/skiff/guest/api/errstatus"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/build"
 	"github.com/skiffrun/skiff/guest/container"
@@ -99,7 +100,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, images: images, containers: mgr, networks: nets, stopped: make(chan struct{})}
-	var opts []grpc.ServerOption
+	// Errors become statuses outermost, so the gate's are converted too.
+	opts := errstatus.ServerOptions()
 	if cfg.ContainersReady != nil {
 		opts = append(opts, readyGate(cfg.ContainersReady)...)
 	}

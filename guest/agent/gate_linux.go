@@ -6,13 +6,13 @@ import (
 	"strings"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/status"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
 // readyGate returns server options under which every request but the
-// System service's waits for ready first.
+// System service's waits for ready first. Its errors are ready's (the
+// request's context ending), for errstatus to convert.
 func readyGate(ready func(context.Context) error) []grpc.ServerOption {
 	// The System service's requests (version, time, shutdown) never wait.
 	system := "/" + apiv1.System_ServiceDesc.ServiceName + "/"
@@ -21,7 +21,7 @@ func readyGate(ready func(context.Context) error) []grpc.ServerOption {
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			if gated(info.FullMethod) {
 				if err := ready(ctx); err != nil {
-					return nil, status.FromContextError(err).Err()
+					return nil, err
 				}
 			}
 			return h(ctx, req)
@@ -29,7 +29,7 @@ func readyGate(ready func(context.Context) error) []grpc.ServerOption {
 		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 			if gated(info.FullMethod) {
 				if err := ready(ss.Context()); err != nil {
-					return status.FromContextError(err).Err()
+					return err
 				}
 			}
 			return h(srv, ss)

@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
@@ -91,15 +90,15 @@ func (s *systemService) Shutdown(context.Context, *apiv1.Empty) (*apiv1.Empty, e
 // on the host's own clock, which is not the agent's to set.
 func (s *systemService) SetTime(_ context.Context, req *apiv1.SetTimeRequest) (*apiv1.SetTimeResponse, error) {
 	if !s.a.cfg.OwnsClock {
-		return nil, status.Error(codes.FailedPrecondition, "the native agent uses the host's clock")
+		return nil, errdefs.ErrFailedPrecondition.WithMessage("the native agent uses the host's clock")
 	}
 	if req.GetUnixNano() <= 0 {
-		return nil, status.Error(codes.InvalidArgument, "unix_nano must be a time after 1970")
+		return nil, errdefs.ErrInvalidArgument.WithMessage("unix_nano must be a time after 1970")
 	}
 	prev := time.Now()
 	tv := unix.NsecToTimeval(req.GetUnixNano())
 	if err := unix.Settimeofday(&tv); err != nil {
-		return nil, status.Errorf(codes.Internal, "set the clock: %v", err)
+		return nil, errdefs.ErrInternal.WithMessage("set the clock: " + err.Error())
 	}
 	s.a.cfg.Log.Debug("clock set", "from", prev, "to", time.Unix(0, req.GetUnixNano()))
 	return &apiv1.SetTimeResponse{PreviousUnixNano: prev.UnixNano()}, nil

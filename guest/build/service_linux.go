@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/containerd/errdefs"
-	"github.com/containerd/errdefs/pkg/errgrpc"
 	"google.golang.org/grpc"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
@@ -34,7 +33,7 @@ func (svc *service) Build(stream grpc.BidiStreamingServer[apiv1.BuildInput, apiv
 	}
 	po := first.GetOptions()
 	if po == nil {
-		return errgrpc.ToGRPC(errdefs.ErrInvalidArgument.WithMessage("the first message of a build must carry its options"))
+		return errdefs.ErrInvalidArgument.WithMessage("the first message of a build must carry its options")
 	}
 	pr, pw := io.Pipe()
 	// Closing the reader releases the receiving goroutine when the build
@@ -75,9 +74,9 @@ func (svc *service) Build(stream grpc.BidiStreamingServer[apiv1.BuildInput, apiv
 	out := &streamWriter{send: stream.Send}
 	id, err := svc.b.Build(stream.Context(), o, pr, out)
 	if err != nil {
-		return errgrpc.ToGRPC(err)
+		return err
 	}
-	return errgrpc.ToGRPC(stream.Send(&apiv1.BuildOutput{Msg: &apiv1.BuildOutput_ImageId{ImageId: id}}))
+	return stream.Send(&apiv1.BuildOutput{Msg: &apiv1.BuildOutput_ImageId{ImageId: id}})
 }
 
 // streamWriter sends what is written as progress messages.

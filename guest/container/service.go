@@ -2,13 +2,10 @@ package container
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/containerd/errdefs/pkg/errgrpc"
+	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
@@ -24,39 +21,18 @@ var _ apiv1.ContainersServer = (*Service)(nil)
 // NewService returns the gRPC service of m.
 func NewService(m *Manager) *Service { return &Service{m: m} }
 
-// ToStatus converts err for the wire: its errdefs category becomes the
-// gRPC code, and an ExitCodeError adds an ExitStatus detail.
-func ToStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ec *ExitCodeError
-	if errors.As(err, &ec) {
-		st := status.New(codes.FailedPrecondition, err.Error())
-		if ds, derr := st.WithDetails(&apiv1.ExitStatus{Code: ec.Code}); derr == nil {
-			st = ds
-		}
-		return st.Err()
-	}
-	if errors.Is(err, context.Canceled) {
-		return status.Error(codes.Canceled, err.Error())
-	}
-	return errgrpc.ToGRPC(err)
-}
-
 func (s *Service) Create(ctx context.Context, req *apiv1.CreateContainerRequest) (*apiv1.CreateContainerResponse, error) {
-	resp, err := s.m.Create(ctx, req)
-	return resp, ToStatus(err)
+	return s.m.Create(ctx, req)
 }
 
 func (s *Service) Start(ctx context.Context, req *apiv1.ContainerRef) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, ToStatus(s.m.Start(ctx, req.Id))
+	return &apiv1.Empty{}, s.m.Start(ctx, req.Id)
 }
 
 func (s *Service) Wait(ctx context.Context, req *apiv1.WaitRequest) (*apiv1.WaitResponse, error) {
 	code, msg, err := s.m.Wait(ctx, req.Id, req.Condition)
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, err
 	}
 	return &apiv1.WaitResponse{ExitCode: code, Error: msg}, nil
 }
@@ -69,57 +45,55 @@ func stopTimeout(req *apiv1.StopRequest) time.Duration {
 }
 
 func (s *Service) Stop(ctx context.Context, req *apiv1.StopRequest) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, ToStatus(s.m.Stop(ctx, req.Id, stopTimeout(req), req.Signal))
+	return &apiv1.Empty{}, s.m.Stop(ctx, req.Id, stopTimeout(req), req.Signal)
 }
 
 func (s *Service) Restart(ctx context.Context, req *apiv1.StopRequest) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, ToStatus(s.m.Restart(ctx, req.Id, stopTimeout(req), req.Signal))
+	return &apiv1.Empty{}, s.m.Restart(ctx, req.Id, stopTimeout(req), req.Signal)
 }
 
 func (s *Service) Kill(ctx context.Context, req *apiv1.KillRequest) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, ToStatus(s.m.Kill(ctx, req.Id, req.Signal))
+	return &apiv1.Empty{}, s.m.Kill(ctx, req.Id, req.Signal)
 }
 
 func (s *Service) Remove(ctx context.Context, req *apiv1.RemoveRequest) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, ToStatus(s.m.Remove(ctx, req.Id, req.Force, req.Volumes))
+	return &apiv1.Empty{}, s.m.Remove(ctx, req.Id, req.Force, req.Volumes)
 }
 
 func (s *Service) Rename(ctx context.Context, req *apiv1.RenameRequest) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, ToStatus(s.m.Rename(req.Id, req.NewName))
+	return &apiv1.Empty{}, s.m.Rename(req.Id, req.NewName)
 }
 
 func (s *Service) List(ctx context.Context, req *apiv1.ListContainersRequest) (*apiv1.ListContainersResponse, error) {
 	cs, err := s.m.List(req)
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, err
 	}
 	return &apiv1.ListContainersResponse{Containers: cs}, nil
 }
 
 func (s *Service) Inspect(ctx context.Context, req *apiv1.ContainerRef) (*apiv1.Container, error) {
-	c, err := s.m.Inspect(req.Id)
-	return c, ToStatus(err)
+	return s.m.Inspect(req.Id)
 }
 
 func (s *Service) Top(ctx context.Context, req *apiv1.TopRequest) (*apiv1.TopResponse, error) {
-	resp, err := s.m.Top(req.Id)
-	return resp, ToStatus(err)
+	return s.m.Top(req.Id)
 }
 
 func (s *Service) Prune(ctx context.Context, req *apiv1.PruneRequest) (*apiv1.PruneResponse, error) {
 	keep, err := PruneFilter(req.Filters)
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, err
 	}
 	ids, space, err := s.m.Prune(ctx, func(c *ctr) bool { return keep(c.snapshot()) })
 	if err != nil {
-		return nil, ToStatus(err)
+		return nil, err
 	}
 	return &apiv1.PruneResponse{Deleted: ids, SpaceReclaimed: space}, nil
 }
 
 func (s *Service) Logs(req *apiv1.LogsRequest, stream grpc.ServerStreamingServer[apiv1.LogEntry]) error {
-	return ToStatus(s.m.Logs(stream.Context(), req, stream.Send))
+	return s.m.Logs(stream.Context(), req, stream.Send)
 }
 
 // Attach serves one attached client; see the API's description.
@@ -130,11 +104,11 @@ func (s *Service) Attach(stream grpc.BidiStreamingServer[apiv1.StreamInput, apiv
 	}
 	req := first.GetAttach()
 	if req == nil {
-		return status.Error(codes.InvalidArgument, "the first attach message must name the container")
+		return errdefs.ErrInvalidArgument.WithMessage("the first attach message must name the container")
 	}
 	c, err := s.m.get(req.Id)
 	if err != nil {
-		return ToStatus(err)
+		return err
 	}
 	sub := newSubscriber(req.Stdout, req.Stderr)
 	defer close(sub.gone)
@@ -142,14 +116,14 @@ func (s *Service) Attach(stream grpc.BidiStreamingServer[apiv1.StreamInput, apiv
 		c.setSize(uint16(sz.Width), uint16(sz.Height))
 	}
 	if err := c.attach(sub, req.Start); err != nil {
-		return ToStatus(err)
+		return err
 	}
 	defer c.detach(sub)
 	if req.Start {
 		if err := s.m.Start(stream.Context(), req.Id); err != nil {
 			c.detach(sub)
 			s.m.afterFailedStart(c)
-			return ToStatus(err)
+			return err
 		}
 	}
 	detached := make(chan struct{})
@@ -226,13 +200,13 @@ func (s *Service) Exec(stream grpc.BidiStreamingServer[apiv1.StreamInput, apiv1.
 	}
 	req := first.GetExec()
 	if req == nil {
-		return status.Error(codes.InvalidArgument, "the first exec message must describe the process")
+		return errdefs.ErrInvalidArgument.WithMessage("the first exec message must describe the process")
 	}
 	gone := make(chan struct{})
 	defer close(gone)
 	p, err := s.m.Exec(stream.Context(), req, gone)
 	if err != nil {
-		return ToStatus(err)
+		return err
 	}
 	if req.Detach {
 		return stream.Send(&apiv1.StreamOutput{Msg: &apiv1.StreamOutput_Exit{Exit: &apiv1.Exit{Detached: true}}})

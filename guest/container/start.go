@@ -13,6 +13,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/errstatus"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/ocispec"
 	"github.com/skiffrun/skiff/guest/passwd"
@@ -39,14 +40,17 @@ func commandError(msg string, kind error) error { return &kindError{msg: msg, ki
 
 // ExitCodeError is a failure that the CLI reports with a particular exit
 // code: 126 for a command that cannot be executed, 127 for one that does
-// not exist.
+// not exist. The agent's gRPC edge sends the code along (errstatus).
 type ExitCodeError struct {
 	Code int32
 	Err  error
 }
 
-func (e *ExitCodeError) Error() string { return e.Err.Error() }
-func (e *ExitCodeError) Unwrap() error { return e.Err }
+var _ errstatus.ExitCoder = (*ExitCodeError)(nil)
+
+func (e *ExitCodeError) Error() string   { return e.Err.Error() }
+func (e *ExitCodeError) Unwrap() error   { return e.Err }
+func (e *ExitCodeError) ExitCode() int32 { return e.Code }
 
 // execution is one run of a container's first process.
 type execution struct {

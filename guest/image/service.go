@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/containerd/errdefs/pkg/errgrpc"
 	"google.golang.org/grpc"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
@@ -59,9 +58,9 @@ func (svc *service) Load(stream grpc.BidiStreamingServer[apiv1.LoadChunk, apiv1.
 		_ = stream.Send(&apiv1.LoadProgress{Message: line})
 	})
 	if err != nil {
-		return errgrpc.ToGRPC(err)
+		return err
 	}
-	return errgrpc.ToGRPC(stream.Send(&apiv1.LoadProgress{Loaded: loaded}))
+	return stream.Send(&apiv1.LoadProgress{Loaded: loaded})
 }
 
 // List answers docker image ls. Its all flag changes nothing: images
@@ -69,11 +68,11 @@ func (svc *service) Load(stream grpc.BidiStreamingServer[apiv1.LoadChunk, apiv1.
 func (svc *service) List(ctx context.Context, req *apiv1.ListImagesRequest) (*apiv1.ListImagesResponse, error) {
 	imgs, err := svc.store.List(ctx)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	f, err := parseFilters(ctx, svc.store, req.GetFilters())
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	resp := &apiv1.ListImagesResponse{}
 	for _, img := range imgs {
@@ -87,14 +86,14 @@ func (svc *service) List(ctx context.Context, req *apiv1.ListImagesRequest) (*ap
 func (svc *service) Inspect(ctx context.Context, req *apiv1.ImageRef) (*apiv1.Image, error) {
 	img, err := svc.store.Get(ctx, req.GetRef())
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	return toProto(img), nil
 }
 
 func (svc *service) Tag(ctx context.Context, req *apiv1.TagRequest) (*apiv1.Empty, error) {
 	if err := svc.store.Tag(ctx, req.GetSource(), req.GetTarget()); err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	return &apiv1.Empty{}, nil
 }
@@ -102,7 +101,7 @@ func (svc *service) Tag(ctx context.Context, req *apiv1.TagRequest) (*apiv1.Empt
 func (svc *service) Remove(ctx context.Context, req *apiv1.RemoveImageRequest) (*apiv1.RemoveImageResponse, error) {
 	untagged, deleted, err := svc.store.Remove(ctx, req.GetRef(), req.GetForce(), svc.inUse)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	return &apiv1.RemoveImageResponse{Untagged: untagged, Deleted: deleted}, nil
 }

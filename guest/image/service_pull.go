@@ -6,7 +6,6 @@ import (
 	"io"
 	"sync"
 
-	"github.com/containerd/errdefs/pkg/errgrpc"
 	"google.golang.org/grpc"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
@@ -44,15 +43,15 @@ func (svc *service) Pull(req *apiv1.PullRequest, stream grpc.ServerStreamingServ
 		Progress: progressSender(stream.Send),
 	})
 	if err != nil {
-		return errgrpc.ToGRPC(err)
+		return err
 	}
-	return errgrpc.ToGRPC(stream.Send(&apiv1.PullProgress{
+	return stream.Send(&apiv1.PullProgress{
 		Done:    true,
 		Digest:  res.Digest,
 		ImageId: res.ID,
 		Updated: res.Updated,
 		Name:    res.Name,
-	}))
+	})
 }
 
 // Push pushes an image, with progress as Pull's.
@@ -62,23 +61,23 @@ func (svc *service) Push(req *apiv1.PushRequest, stream grpc.ServerStreamingServ
 		Progress: progressSender(stream.Send),
 	})
 	if err != nil {
-		return errgrpc.ToGRPC(err)
+		return err
 	}
-	return errgrpc.ToGRPC(stream.Send(&apiv1.PullProgress{
+	return stream.Send(&apiv1.PullProgress{
 		Done:   true,
 		Digest: res.Digest,
 		Name:   res.Name,
 		Size:   res.Size,
-	}))
+	})
 }
 
 // Save streams the archive of the images in chunks.
 func (svc *service) Save(req *apiv1.SaveRequest, stream grpc.ServerStreamingServer[apiv1.SaveChunk]) error {
 	w := &chunkWriter{send: stream.Send}
 	if err := svc.store.Save(stream.Context(), req.GetRefs(), w); err != nil {
-		return errgrpc.ToGRPC(err)
+		return err
 	}
-	return errgrpc.ToGRPC(w.flush())
+	return w.flush()
 }
 
 // chunkWriter gathers writes into chunks of a size gRPC carries well.
@@ -119,7 +118,7 @@ func (w *chunkWriter) flush() error {
 func (svc *service) Import(stream grpc.ClientStreamingServer[apiv1.ImportChunk, apiv1.ImportResponse]) error {
 	first, err := stream.Recv()
 	if err != nil {
-		return errgrpc.ToGRPC(err)
+		return err
 	}
 	o := first.GetOptions()
 	pr, pw := io.Pipe()
@@ -150,7 +149,7 @@ func (svc *service) Import(stream grpc.ClientStreamingServer[apiv1.ImportChunk, 
 		Platform:  o.GetPlatform(),
 	})
 	if err != nil {
-		return errgrpc.ToGRPC(err)
+		return err
 	}
 	return stream.SendAndClose(&apiv1.ImportResponse{Id: id})
 }
@@ -159,7 +158,7 @@ func (svc *service) Import(stream grpc.ClientStreamingServer[apiv1.ImportChunk, 
 func (svc *service) Prune(ctx context.Context, req *apiv1.PruneImagesRequest) (*apiv1.PruneImagesResponse, error) {
 	res, err := svc.store.Prune(ctx, req.GetAll(), req.GetFilters(), svc.inUse)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	return &apiv1.PruneImagesResponse{Untagged: res.Untagged, Deleted: res.Deleted, SpaceReclaimed: res.SpaceReclaimed}, nil
 }

@@ -15,14 +15,16 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/skiffrun/skiff/guest/api/errstatus"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
-// serve runs the Images service over an in-memory connection.
+// serve runs the Images service over an in-memory connection, its
+// errors converted as the agent's are.
 func serve(t *testing.T, s *Store, inUse func(string) bool) apiv1.ImagesClient {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(errstatus.ServerOptions()...)
 	apiv1.RegisterImagesServer(srv, NewService(s, inUse))
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)

@@ -3,8 +3,6 @@ package network
 import (
 	"context"
 
-	"github.com/containerd/errdefs/pkg/errgrpc"
-
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
@@ -29,8 +27,7 @@ func NewService(m *Manager, containers Containers) *Service {
 }
 
 func (s *Service) Create(_ context.Context, req *apiv1.CreateNetworkRequest) (*apiv1.Network, error) {
-	n, err := s.m.Create(CreateOptions{Name: req.Name, Driver: req.Driver, Subnet: req.Subnet, Gateway: req.Gateway, Labels: req.Labels, Internal: req.Internal})
-	return n, errgrpc.ToGRPC(err)
+	return s.m.Create(CreateOptions{Name: req.Name, Driver: req.Driver, Subnet: req.Subnet, Gateway: req.Gateway, Labels: req.Labels, Internal: req.Internal})
 }
 
 func (s *Service) List(_ context.Context, req *apiv1.ListNetworksRequest) (*apiv1.ListNetworksResponse, error) {
@@ -40,37 +37,36 @@ func (s *Service) List(_ context.Context, req *apiv1.ListNetworksRequest) (*apiv
 	}
 	nets, err := s.m.List(filters)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	return &apiv1.ListNetworksResponse{Networks: nets}, nil
 }
 
 func (s *Service) Inspect(_ context.Context, req *apiv1.NetworkRef) (*apiv1.Network, error) {
-	n, err := s.m.Inspect(req.Id)
-	return n, errgrpc.ToGRPC(err)
+	return s.m.Inspect(req.Id)
 }
 
 func (s *Service) Remove(_ context.Context, req *apiv1.NetworkRef) (*apiv1.Empty, error) {
-	return &apiv1.Empty{}, errgrpc.ToGRPC(s.m.Remove(req.Id))
+	return &apiv1.Empty{}, s.m.Remove(req.Id)
 }
 
 func (s *Service) Connect(_ context.Context, req *apiv1.ConnectNetworkRequest) (*apiv1.Empty, error) {
 	c, err := s.containers.Lookup(req.Container)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
-	return &apiv1.Empty{}, errgrpc.ToGRPC(s.m.Connect(c, req.Network, req.Aliases))
+	return &apiv1.Empty{}, s.m.Connect(c, req.Network, req.Aliases)
 }
 
 func (s *Service) Disconnect(_ context.Context, req *apiv1.DisconnectNetworkRequest) (*apiv1.Empty, error) {
 	c, err := s.containers.Lookup(req.Container)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
-	return &apiv1.Empty{}, errgrpc.ToGRPC(s.m.Disconnect(c, req.Network))
+	return &apiv1.Empty{}, s.m.Disconnect(c, req.Network)
 }
 
 func (s *Service) Prune(_ context.Context, _ *apiv1.PruneRequest) (*apiv1.PruneNetworksResponse, error) {
 	names, err := s.m.Prune()
-	return &apiv1.PruneNetworksResponse{Deleted: names}, errgrpc.ToGRPC(err)
+	return &apiv1.PruneNetworksResponse{Deleted: names}, err
 }

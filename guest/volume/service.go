@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
-	"github.com/containerd/errdefs/pkg/errgrpc"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
@@ -39,11 +38,11 @@ func (svc *service) withRefs(v *apiv1.Volume) *apiv1.Volume {
 
 func (svc *service) Create(_ context.Context, req *apiv1.CreateVolumeRequest) (*apiv1.Volume, error) {
 	if d := req.GetDriver(); d != "" && d != Driver {
-		return nil, errgrpc.ToGRPC(fmt.Errorf("volume driver %q: only the local driver exists here; leave --driver out: %w", d, errdefs.ErrInvalidArgument))
+		return nil, fmt.Errorf("volume driver %q: only the local driver exists here; leave --driver out: %w", d, errdefs.ErrInvalidArgument)
 	}
 	v, _, err := svc.store.Create(req.GetName(), req.GetLabels(), req.GetOptions())
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	return svc.withRefs(v), nil
 }
@@ -51,7 +50,7 @@ func (svc *service) Create(_ context.Context, req *apiv1.CreateVolumeRequest) (*
 func (svc *service) Inspect(_ context.Context, req *apiv1.VolumeRef) (*apiv1.Volume, error) {
 	v, err := svc.store.Get(req.GetName())
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	return svc.withRefs(v), nil
 }
@@ -59,7 +58,7 @@ func (svc *service) Inspect(_ context.Context, req *apiv1.VolumeRef) (*apiv1.Vol
 func (svc *service) List(_ context.Context, req *apiv1.ListVolumesRequest) (*apiv1.ListVolumesResponse, error) {
 	keep, err := Filter(req.GetFilters(), false)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	var out []*apiv1.Volume
 	for _, v := range svc.store.List() {
@@ -76,18 +75,18 @@ func (svc *service) Remove(_ context.Context, req *apiv1.RemoveVolumeRequest) (*
 		if errdefs.IsNotFound(err) && req.GetForce() {
 			return &apiv1.Empty{}, nil
 		}
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	if users := svc.users(name); len(users) > 0 {
-		return nil, errgrpc.ToGRPC(fmt.Errorf("remove %s: volume is in use - [%s]: remove the container first (skiff rm %s): %w", name, strings.Join(users, ", "), users[0], errdefs.ErrConflict))
+		return nil, fmt.Errorf("remove %s: volume is in use - [%s]: remove the container first (skiff rm %s): %w", name, strings.Join(users, ", "), users[0], errdefs.ErrConflict)
 	}
-	return &apiv1.Empty{}, errgrpc.ToGRPC(svc.store.Remove(name))
+	return &apiv1.Empty{}, svc.store.Remove(name)
 }
 
 func (svc *service) Prune(_ context.Context, req *apiv1.PruneVolumesRequest) (*apiv1.PruneVolumesResponse, error) {
 	keep, err := Filter(req.GetFilters(), true)
 	if err != nil {
-		return nil, errgrpc.ToGRPC(err)
+		return nil, err
 	}
 	resp := &apiv1.PruneVolumesResponse{}
 	var errs []error
@@ -103,7 +102,7 @@ func (svc *service) Prune(_ context.Context, req *apiv1.PruneVolumesRequest) (*a
 		resp.Deleted = append(resp.Deleted, v.Name)
 		resp.SpaceReclaimed += uint64(size)
 	}
-	return resp, errgrpc.ToGRPC(errors.Join(errs...))
+	return resp, errors.Join(errs...)
 }
 
 // Filter returns the test of docker's volume filters: dangling, name

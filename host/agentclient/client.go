@@ -1,9 +1,11 @@
 // Package agentclient is the CLI's gRPC connection to skiff-agent: one
-// lazily dialled client connection over a unix socket, the three service
-// clients on it, and the translation of gRPC statuses back into
-// containerd/errdefs categories (and exit codes) at this edge. Deciding
-// what to dial, and starting a machine that does not answer, is left to the
-// caller's dial function (see host/machine).
+// lazily dialled client connection and the clients of the agent's
+// services on it (Containers, Images, System, Builder, Volumes, Networks
+// and HostPorts), with the translation of gRPC statuses back into
+// containerd/errdefs categories (and exit codes) at this edge, the mirror
+// of the agent's guest/api/errstatus. Deciding what to dial, and starting
+// a machine that does not answer, is left to the caller's dial function
+// (see host/machine).
 package agentclient
 
 import (
