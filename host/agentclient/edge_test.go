@@ -15,16 +15,15 @@ import (
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
-// exitError is an agent error that carries an exit code, as a container
-// whose command is missing fails.
-type exitError struct {
+// commandError fails a run as a command that is missing (127) or cannot
+// be executed (126) does.
+type commandError struct {
+	msg  string
 	code int32
-	err  error
 }
 
-func (e *exitError) Error() string   { return e.err.Error() }
-func (e *exitError) Unwrap() error   { return e.err }
-func (e *exitError) ExitCode() int32 { return e.code }
+func (e commandError) Error() string   { return e.msg }
+func (e commandError) ExitCode() int32 { return e.code }
 
 // serveAgentEdge serves the fakes behind the agent's error interceptors
 // over an in-memory connection and returns a client of it.
@@ -68,8 +67,8 @@ func TestErrorCategoriesRoundTrip(t *testing.T) {
 		{"no category", errors.New("disk on fire"), "disk on fire", errdefs.IsUnknown, 0},
 		{"canceled", fmt.Errorf("start container web: %w", context.Canceled), "start container web: context canceled", errdefs.IsCanceled, 0},
 		{"deadline", fmt.Errorf("stop container web: %w", context.DeadlineExceeded), "stop container web: context deadline exceeded", errdefs.IsDeadlineExceeded, 0},
-		{"command not found", &exitError{127, errors.New(`exec: "nope": executable file not found in $PATH`)}, `exec: "nope": executable file not found in $PATH`, errdefs.IsFailedPrecondition, 127},
-		{"not executable", &exitError{126, errors.New(`exec: "/etc": permission denied`)}, `exec: "/etc": permission denied`, errdefs.IsFailedPrecondition, 126},
+		{"command not found", commandError{`exec: "nope": executable file not found in $PATH`, 127}, `exec: "nope": executable file not found in $PATH`, errdefs.IsFailedPrecondition, 127},
+		{"not executable", commandError{`exec: "/etc": permission denied`, 126}, `exec: "/etc": permission denied`, errdefs.IsFailedPrecondition, 126},
 	}
 	check := func(t *testing.T, err error, msg string, is func(error) bool, exitCode int) {
 		t.Helper()
