@@ -1,13 +1,12 @@
 package build
 
 import (
-	"errors"
-	"io"
 	"sync"
 
 	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 
+	"github.com/skiffrun/skiff/guest/api/chunk"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/image"
 )
@@ -35,26 +34,6 @@ func (svc *service) Build(stream grpc.BidiStreamingServer[apiv1.BuildInput, apiv
 	if po == nil {
 		return errdefs.ErrInvalidArgument.WithMessage("the first message of a build must carry its options")
 	}
-	pr, pw := io.Pipe()
-	// Closing the reader releases the receiving goroutine when the build
-	// stops early.
-	defer pr.Close()
-	go func() {
-		for {
-			in, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				pw.Close()
-				return
-			}
-			if err != nil {
-				_ = pw.CloseWithError(err)
-				return
-			}
-			if _, err := pw.Write(in.GetContext()); err != nil {
-				return
-			}
-		}
-	}()
 	o := Options{
 		Dockerfile:     po.GetDockerfile(),
 		DockerfileName: po.GetDockerfileName(),
@@ -72,7 +51,11 @@ func (svc *service) Build(stream grpc.BidiStreamingServer[apiv1.BuildInput, apiv
 		o.Auths[domain] = image.RegistryOptions{Username: a.GetUsername(), Password: a.GetPassword(), IdentityToken: a.GetIdentityToken(), RegistryToken: a.GetRegistryToken()}
 	}
 	out := &streamWriter{send: stream.Send}
-	id, err := svc.b.Build(stream.Context(), o, pr, out)
+	ctxTar := chunk.NewReader(func() ([]byte, error) {
+		in, err := stream.Recv()
+		return in.GetContext(), err
+	})
+	id, err := svc.b.Build(stream.Context(), o, ctxTar, out)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,11 @@ package image
 
 import (
 	"context"
-	"errors"
-	"io"
 	"time"
 
 	"google.golang.org/grpc"
 
+	"github.com/skiffrun/skiff/guest/api/chunk"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
@@ -32,27 +31,11 @@ var _ apiv1.ImagesServer = (*service)(nil)
 // client closes its side, and answers with one message per progress
 // line, then a last one that carries only the names loaded.
 func (svc *service) Load(stream grpc.BidiStreamingServer[apiv1.LoadChunk, apiv1.LoadProgress]) error {
-	pr, pw := io.Pipe()
-	// Closing the reader releases the receiving goroutine when Load
-	// stops early; Recv itself returns once this handler does.
-	defer pr.Close()
-	go func() {
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				pw.Close()
-				return
-			}
-			if err != nil {
-				_ = pw.CloseWithError(err)
-				return
-			}
-			if _, err := pw.Write(chunk.GetData()); err != nil {
-				return
-			}
-		}
-	}()
-	loaded, err := svc.store.Load(stream.Context(), pr, func(line string) {
+	archive := chunk.NewReader(func() ([]byte, error) {
+		c, err := stream.Recv()
+		return c.GetData(), err
+	})
+	loaded, err := svc.store.Load(stream.Context(), archive, func(line string) {
 		// A client that went away also cancels the load; nothing
 		// else to do about a failed send.
 		_ = stream.Send(&apiv1.LoadProgress{Message: line})

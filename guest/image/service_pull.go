@@ -1,13 +1,14 @@
 package image
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"io"
 	"sync"
 
 	"google.golang.org/grpc"
 
+	"github.com/skiffrun/skiff/guest/api/chunk"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
@@ -73,44 +74,11 @@ func (svc *service) Push(req *apiv1.PushRequest, stream grpc.ServerStreamingServ
 
 // Save streams the archive of the images in chunks.
 func (svc *service) Save(req *apiv1.SaveRequest, stream grpc.ServerStreamingServer[apiv1.SaveChunk]) error {
-	w := &chunkWriter{send: stream.Send}
+	w := chunk.NewWriter(func(b []byte) error { return stream.Send(&apiv1.SaveChunk{Data: b}) })
 	if err := svc.store.Save(stream.Context(), req.GetRefs(), w); err != nil {
 		return err
 	}
-	return w.flush()
-}
-
-// chunkWriter gathers writes into chunks of a size gRPC carries well.
-type chunkWriter struct {
-	send func(*apiv1.SaveChunk) error
-	buf  []byte
-}
-
-const saveChunk = 256 << 10
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		room := saveChunk - len(w.buf)
-		take := min(room, len(p))
-		w.buf = append(w.buf, p[:take]...)
-		p = p[take:]
-		if len(w.buf) == saveChunk {
-			if err := w.flush(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return n, nil
-}
-
-func (w *chunkWriter) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	err := w.send(&apiv1.SaveChunk{Data: w.buf})
-	w.buf = nil
-	return err
+	return w.Flush()
 }
 
 // Import reads the options from the first message and the tarball from
@@ -121,28 +89,12 @@ func (svc *service) Import(stream grpc.ClientStreamingServer[apiv1.ImportChunk, 
 		return err
 	}
 	o := first.GetOptions()
-	pr, pw := io.Pipe()
-	defer pr.Close()
-	go func() {
-		if _, err := pw.Write(first.GetData()); err != nil {
-			return
-		}
-		for {
-			chunk, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				pw.Close()
-				return
-			}
-			if err != nil {
-				_ = pw.CloseWithError(err)
-				return
-			}
-			if _, err := pw.Write(chunk.GetData()); err != nil {
-				return
-			}
-		}
-	}()
-	id, err := svc.store.Import(stream.Context(), pr, ImportOptions{
+	// The first message may carry data too.
+	tarball := io.MultiReader(bytes.NewReader(first.GetData()), chunk.NewReader(func() ([]byte, error) {
+		c, err := stream.Recv()
+		return c.GetData(), err
+	}))
+	id, err := svc.store.Import(stream.Context(), tarball, ImportOptions{
 		Reference: o.GetReference(),
 		Changes:   o.GetChanges(),
 		Message:   o.GetMessage(),

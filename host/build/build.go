@@ -11,6 +11,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/skiffrun/skiff/guest/api/chunk"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/opts"
@@ -48,9 +49,6 @@ type Options struct {
 	// anonymously.
 	Registry func(ref string) (*apiv1.RegistryOptions, error)
 }
-
-// chunkSize is the size of the pieces the context is sent in.
-const chunkSize = 64 << 10
 
 // request checks o and turns it into the build's options.
 func request(o Options, stdin io.Reader, getenv func(string) string) (*apiv1.BuildOptions, error) {
@@ -204,55 +202,17 @@ func Build(ctx context.Context, c *agentclient.Client, s Streams, o Options) err
 }
 
 // sendContext sends the context tar in chunks, then closes the send
-// side.
+// side. When the agent ends the build early, its Recv says why.
 func sendContext(st apiv1.Builder_BuildClient, dir string, m *Matcher) error {
-	w := &chunkWriter{send: func(b []byte) error {
+	w := chunk.NewWriter(func(b []byte) error {
 		return st.Send(&apiv1.BuildInput{Msg: &apiv1.BuildInput_Context{Context: b}})
-	}}
-	if err := WriteContext(w, dir, m); err != nil {
-		if errors.Is(err, errStreamEnded) {
-			return nil // the agent ended the build; Recv says why
-		}
-		return err
+	})
+	err := WriteContext(w, dir, m)
+	if w.Flush() != nil {
+		return nil
 	}
-	if err := w.flush(); err != nil && !errors.Is(err, errStreamEnded) {
+	if err != nil {
 		return err
 	}
 	return st.CloseSend()
-}
-
-var errStreamEnded = errors.New("the agent ended the build")
-
-// chunkWriter collects writes into chunks of chunkSize.
-type chunkWriter struct {
-	buf  []byte
-	send func([]byte) error
-}
-
-func (w *chunkWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		room := chunkSize - len(w.buf)
-		take := min(room, len(p))
-		w.buf = append(w.buf, p[:take]...)
-		p = p[take:]
-		if len(w.buf) == chunkSize {
-			if err := w.flush(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return n, nil
-}
-
-func (w *chunkWriter) flush() error {
-	if len(w.buf) == 0 {
-		return nil
-	}
-	err := w.send(w.buf)
-	w.buf = nil
-	if err != nil {
-		return errStreamEnded
-	}
-	return nil
 }

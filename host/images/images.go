@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiffrun/skiff/guest/api/chunk"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/format"
@@ -308,9 +309,6 @@ type LoadOptions struct {
 	Quiet bool
 }
 
-// chunkSize is the size of the pieces an archive is sent in.
-const chunkSize = 64 << 10
-
 // Load sends an image archive (docker save or OCI layout) to the agent in
 // chunks and prints what it loaded.
 func Load(ctx context.Context, c *agentclient.Client, s Streams, o LoadOptions, open func(string) (io.ReadCloser, error)) error {
@@ -373,21 +371,16 @@ func Load(ctx context.Context, c *agentclient.Client, s Streams, o LoadOptions, 
 	}
 }
 
+// sendChunks sends the archive from in, then closes the send side. When
+// the agent ends the stream early, its Recv says why.
 func sendChunks(st apiv1.Images_LoadClient, in io.Reader) error {
-	buf := make([]byte, chunkSize)
-	for {
-		n, err := io.ReadFull(in, buf)
-		if n > 0 {
-			if serr := st.Send(&apiv1.LoadChunk{Data: append([]byte(nil), buf[:n]...)}); serr != nil {
-				// The agent ended the stream; Recv says why.
-				return nil
-			}
-		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return st.CloseSend()
-		}
-		if err != nil {
-			return fmt.Errorf("read image archive: %w", err)
-		}
+	w := chunk.NewWriter(func(b []byte) error { return st.Send(&apiv1.LoadChunk{Data: b}) })
+	_, rerr := w.ReadFrom(in)
+	if w.Flush() != nil {
+		return nil
 	}
+	if rerr != nil {
+		return fmt.Errorf("read image archive: %w", rerr)
+	}
+	return st.CloseSend()
 }

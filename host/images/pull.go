@@ -12,6 +12,7 @@ import (
 	"github.com/distribution/reference"
 	units "github.com/docker/go-units"
 
+	"github.com/skiffrun/skiff/guest/api/chunk"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/opts"
@@ -187,18 +188,23 @@ func Save(ctx context.Context, c *agentclient.Client, s Streams, o SaveOptions) 
 	if err != nil {
 		return err
 	}
-	for {
-		chunk, err := st.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := out.Write(chunk.GetData()); err != nil {
-			return fmt.Errorf("write image archive: %w", err)
-		}
+	archive := chunk.NewReader(func() ([]byte, error) {
+		c, err := st.Recv()
+		return c.GetData(), err
+	})
+	_, err = archive.WriteTo(archiveWriter{out})
+	return err
+}
+
+// archiveWriter tells a failed write of the archive from a failed receive.
+type archiveWriter struct{ w io.Writer }
+
+func (a archiveWriter) Write(p []byte) (int, error) {
+	n, err := a.w.Write(p)
+	if err != nil {
+		return n, fmt.Errorf("write image archive: %w", err)
 	}
+	return n, nil
 }
 
 // ImportOptions are import's flags.
@@ -251,24 +257,17 @@ func Import(ctx context.Context, c *agentclient.Client, s Streams, o ImportOptio
 		_, err = st.CloseAndRecv()
 		return err
 	}
-	buf := make([]byte, chunkSize)
-	for {
-		n, rerr := io.ReadFull(in, buf)
-		if n > 0 {
-			if err := st.Send(&apiv1.ImportChunk{Data: append([]byte(nil), buf[:n]...)}); err != nil {
-				_, err = st.CloseAndRecv()
-				return err
-			}
-		}
-		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-			break
-		}
-		if rerr != nil {
-			// Cancelling keeps the agent from importing a truncated
-			// tarball.
-			cancel()
-			return fmt.Errorf("read %s: %w", o.Source, rerr)
-		}
+	w := chunk.NewWriter(func(b []byte) error { return st.Send(&apiv1.ImportChunk{Data: b}) })
+	_, rerr := w.ReadFrom(in)
+	if err := w.Flush(); err != nil {
+		// The agent ended the stream; its answer says why.
+		_, err = st.CloseAndRecv()
+		return err
+	}
+	if rerr != nil {
+		// Cancelling keeps the agent from importing a truncated tarball.
+		cancel()
+		return fmt.Errorf("read %s: %w", o.Source, rerr)
 	}
 	resp, err := st.CloseAndRecv()
 	if err != nil {
