@@ -1,60 +1,63 @@
 package platform
 
 import (
-	"net/url"
-	"strconv"
+	"fmt"
+	"net/netip"
 	"time"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // GuestArgs are the skiff.* kernel command line arguments that tell the
-// agent how the host built its machine: where its channel to the host is,
-// which disk holds its data, what to mount, how its network looks, the
-// time and its name. Drivers put their own arguments (console, panic,
-// clock) first and spec.KernelArgs last. now is the host's time at boot.
-//
-// The keys are the contract with the guest:
-//
-//	skiff.agent=serial:<port name> | vsock:<port>
-//	skiff.disk=<device>
-//	skiff.share=<tag>,<virtiofs|9p|9p-vsock>,<ro|rw>,<url.PathEscape'd guest path>  (repeated)
-//	skiff.net=static,<ip/prefix>,<gateway>,<dns> | none
-//	skiff.time=<unix ns>
-//	skiff.hostname=<name>
-//	skiff.debug=1
-func GuestArgs(s MachineSpec, now time.Time) []string {
-	var args []string
+// agent how the host built its machine (see wire.BootConfig for the
+// keys): the buses the driver put its devices on, where its channel to
+// the host is, which disk holds its data, what to mount, how its network
+// looks, the time and its name. Drivers put their own arguments
+// (console, panic, clock) first and spec.KernelArgs last. now is the
+// host's time at boot.
+func GuestArgs(s MachineSpec, now time.Time, buses ...string) ([]string, error) {
+	c, err := bootConfig(s, now)
+	if err != nil {
+		return nil, err
+	}
+	c.Buses = buses
+	return c.Args()
+}
+
+// bootConfig is what s tells the agent at boot.
+func bootConfig(s MachineSpec, now time.Time) (wire.BootConfig, error) {
+	c := wire.BootConfig{Time: now, Hostname: s.Hostname, Debug: s.Debug}
 	switch {
 	case s.Agent.VsockPort != 0:
-		args = append(args, "skiff.agent=vsock:"+strconv.FormatUint(uint64(s.Agent.VsockPort), 10))
+		c.Agent = wire.Transport{Kind: wire.TransportVsock, Port: s.Agent.VsockPort}
 	case s.Agent.SerialPort != "":
-		args = append(args, "skiff.agent=serial:"+s.Agent.SerialPort)
+		c.Agent = wire.Transport{Kind: wire.TransportSerial, Name: s.Agent.SerialPort}
 	}
 	if s.Disk.Path != "" && s.Disk.Device != "" {
-		args = append(args, "skiff.disk="+s.Disk.Device)
+		c.Disk = s.Disk.Device
 	}
 	for _, sh := range s.Shares {
-		mode := "rw"
-		if sh.ReadOnly {
-			mode = "ro"
-		}
-		args = append(args, "skiff.share="+sh.Tag+","+string(sh.Type)+","+mode+","+url.PathEscape(sh.GuestPath))
+		c.Shares = append(c.Shares, wire.Share{Tag: sh.Tag, FSType: string(sh.Type), ReadOnly: sh.ReadOnly, Path: sh.GuestPath})
 	}
 	switch s.Network.Mode {
 	case NetworkNAT:
-		args = append(args, "skiff.net=static,"+s.Network.Address+","+s.Network.Gateway+","+s.Network.DNS)
+		var n wire.StaticNet
+		var err error
+		if n.Addr, err = netip.ParsePrefix(s.Network.Address); err != nil {
+			return c, fmt.Errorf("network address: %w", err)
+		}
+		if n.Gateway, err = netip.ParseAddr(s.Network.Gateway); err != nil {
+			return c, fmt.Errorf("network gateway: %w", err)
+		}
+		if n.DNS, err = netip.ParseAddr(s.Network.DNS); err != nil {
+			return c, fmt.Errorf("network DNS server: %w", err)
+		}
+		c.Net = &n
 	case NetworkDHCP:
-		args = append(args, "skiff.net=dhcp")
-	default:
-		args = append(args, "skiff.net=none")
+		c.DHCP = true
 	}
-	args = append(args, "skiff.time="+strconv.FormatInt(now.UnixNano(), 10))
-	host := s.Hostname
-	if host == "" {
-		host = s.Name
+	if c.Hostname == "" {
+		c.Hostname = s.Name
 	}
-	args = append(args, "skiff.hostname="+host)
-	if s.Debug {
-		args = append(args, "skiff.debug=1")
-	}
-	return args
+	return c, nil
 }

@@ -2,9 +2,12 @@ package platform
 
 import (
 	"path"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 func TestGuestArgs(t *testing.T) {
@@ -34,11 +37,40 @@ func TestGuestArgs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := validVM()
 			tc.change(&s)
-			got := strings.Join(GuestArgs(s, now), " ")
+			args, err := GuestArgs(s, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(args, " ")
 			if !strings.Contains(got, tc.want) {
 				t.Errorf("GuestArgs =\n%s\nwant it to contain\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestGuestArgsReadBack checks a spec's arguments against the agent's
+// reading of them.
+func TestGuestArgsReadBack(t *testing.T) {
+	s := validVM()
+	now := time.Unix(1700000000, 123)
+	args, err := GuestArgs(s, now, wire.BusPCI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := wire.ParseCmdline("console=hvc0 " + strings.Join(args, " "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Agent != (wire.Transport{Kind: wire.TransportSerial, Name: s.Agent.SerialPort}) || c.Disk != s.Disk.Device ||
+		c.Net == nil || c.Net.Addr.String() != s.Network.Address || c.Net.Gateway.String() != s.Network.Gateway || c.Net.DNS.String() != s.Network.DNS ||
+		!c.Time.Equal(now) || c.Hostname != s.Name || !slices.Equal(c.Buses, []string{wire.BusPCI}) || len(c.Shares) != len(s.Shares) {
+		t.Fatalf("the agent reads %+v from %q", c, args)
+	}
+	for i, sh := range s.Shares {
+		if got := c.Shares[i]; got.Tag != sh.Tag || got.FSType != string(sh.Type) || got.Path != sh.GuestPath || got.ReadOnly != sh.ReadOnly {
+			t.Errorf("share %d reads back as %+v, want %+v", i, got, sh)
+		}
 	}
 }
 

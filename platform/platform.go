@@ -1,9 +1,10 @@
 // Package platform describes a machine as plain data (MachineSpec), builds
-// the guest's kernel command line from it (GuestArgs), and keeps the
-// registry of the drivers that run one. It compiles on every OS and
-// imports no hypervisor SDK: each driver lives in a subpackage (native,
-// qemu, and later vz, hcs), registers itself from an init function, and
-// translates the spec into whatever its hypervisor or process needs.
+// the guest's kernel command line from it (GuestArgs, written by
+// guest/api/wire), and keeps the registry of the drivers that run one. It
+// compiles on every OS and imports no hypervisor SDK: each driver lives in
+// a subpackage (native, qemu, vz, hcs), registers itself from an init
+// function, and translates the spec into whatever its hypervisor or
+// process needs.
 // Owning a VM for its lifetime, relaying to its agent and deciding when to
 // start a machine are left to host/machine.
 package platform

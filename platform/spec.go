@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // maxSocketPath is the shortest sun_path limit of the host OSes (104 bytes
@@ -100,9 +102,9 @@ type ShareType string
 
 // Share types, as the guest's kernel command line names them.
 const (
-	ShareVirtiofs ShareType = "virtiofs"
-	Share9P       ShareType = "9p"
-	Share9PVsock  ShareType = "9p-vsock"
+	ShareVirtiofs ShareType = wire.FSVirtiofs
+	Share9P       ShareType = wire.FS9P
+	Share9PVsock  ShareType = wire.FS9PVsock
 )
 
 // Share is a host folder mounted in the guest.

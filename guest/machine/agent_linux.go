@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrun/skiff/guest/agent"
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/guest/publish"
 )
 
@@ -27,7 +28,7 @@ const agentRoot = "/var/lib/skiff"
 // the agent has shut down (System.Shutdown, SIGTERM, the power button);
 // Init then powers the VM off.
 func Run(ctx context.Context) error {
-	cfg, cmdErr := ParseCmdline(readCmdline())
+	cfg, cmdErr := wire.ParseCmdline(readCmdline())
 	level := slog.LevelInfo
 	if cfg.Debug {
 		level = slog.LevelDebug
@@ -109,7 +110,7 @@ func Run(ctx context.Context) error {
 // to lis, dialling again whenever the connection drops, until ctx ends.
 // A serial port stays open across sessions: closing it would drop what
 // the host already sent (its next hello).
-func connectLoop(ctx context.Context, t Transport, lis *sessionListener, log *slog.Logger) {
+func connectLoop(ctx context.Context, t wire.Transport, lis *sessionListener, log *slog.Logger) {
 	ycfg := yamux.DefaultConfig()
 	ycfg.EnableKeepAlive = true
 	ycfg.KeepAliveInterval = 10 * time.Second
@@ -143,7 +144,7 @@ func session(ctx context.Context, conn hostConn, ycfg *yamux.Config, lis *sessio
 	if err := handshake(ctx, conn, conn, conn.idle); err != nil {
 		return err
 	}
-	sc := &sessionConn{hostConn: conn, closed: make(chan struct{}), in: &skipHellos{r: conn}}
+	sc := &sessionConn{hostConn: conn, closed: make(chan struct{}), in: wire.SkipHellos(conn)}
 	sess, err := yamux.Server(sc, ycfg)
 	if err != nil {
 		return err
@@ -166,7 +167,7 @@ type sessionConn struct {
 	closed chan struct{}
 	// in is the connection's input with the host's repeated hellos
 	// dropped.
-	in *skipHellos
+	in io.Reader
 }
 
 func (s *sessionConn) Read(b []byte) (int, error) {

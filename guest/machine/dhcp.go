@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // minLease bounds how often a lease is renewed, whatever the server says.
@@ -15,7 +17,7 @@ const minLease = time.Minute
 // leaseNet turns a DHCP server's acknowledgement into eth0's
 // configuration, and says when to renew it (half the lease, as RFC 2131
 // has clients do).
-func leaseNet(ack *dhcpv4.DHCPv4) (*StaticNet, time.Duration, error) {
+func leaseNet(ack *dhcpv4.DHCPv4) (*wire.StaticNet, time.Duration, error) {
 	if ack == nil {
 		return nil, 0, errors.New("no DHCP acknowledgement")
 	}
@@ -32,7 +34,7 @@ func leaseNet(ack *dhcpv4.DHCPv4) (*StaticNet, time.Duration, error) {
 		}
 		bits = ones
 	}
-	n := &StaticNet{Addr: netip.PrefixFrom(ip, bits)}
+	n := &wire.StaticNet{Addr: netip.PrefixFrom(ip, bits)}
 	for _, r := range ack.Router() {
 		if gw, ok := netip.AddrFromSlice(r.To4()); ok && n.Addr.Masked().Contains(gw) {
 			n.Gateway = gw

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 func ack(t *testing.T, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
@@ -30,7 +32,7 @@ func TestLeaseNet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := StaticNet{Addr: netip.MustParsePrefix("192.168.64.7/24"), Gateway: netip.MustParseAddr("192.168.64.1"), DNS: netip.MustParseAddr("192.168.64.1")}
+	want := wire.StaticNet{Addr: netip.MustParsePrefix("192.168.64.7/24"), Gateway: netip.MustParseAddr("192.168.64.1"), DNS: netip.MustParseAddr("192.168.64.1")}
 	if *n != want {
 		t.Errorf("leaseNet = %+v, want %+v (a router outside the subnet is skipped)", *n, want)
 	}

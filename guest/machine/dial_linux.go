@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // hostCID is the vsock address of the host.
@@ -29,7 +31,7 @@ type hostConn interface {
 }
 
 // dialHost opens the channel to the host, retrying until ctx ends.
-func dialHost(ctx context.Context, t Transport) (hostConn, error) {
+func dialHost(ctx context.Context, t wire.Transport) (hostConn, error) {
 	for delay := 20 * time.Millisecond; ; delay = min(2*delay, time.Second) {
 		c, err := dialOnce(t)
 		if err == nil {
@@ -43,15 +45,15 @@ func dialHost(ctx context.Context, t Transport) (hostConn, error) {
 	}
 }
 
-func dialOnce(t Transport) (hostConn, error) {
+func dialOnce(t wire.Transport) (hostConn, error) {
 	switch t.Kind {
-	case TransportVsock:
+	case wire.TransportVsock:
 		c, err := dialVsock(hostCID, t.Port)
 		if err != nil {
 			return nil, err
 		}
 		return socketConn{c}, nil
-	case TransportSerial:
+	case wire.TransportSerial:
 		dev, err := findSerialPort(t.Name)
 		if err != nil {
 			return nil, err

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // TestMachineBootsAndRunsContainers boots the built vmimage under QEMU
@@ -292,7 +293,7 @@ func (vm *testVM) connect(t *testing.T, junk []byte) *grpc.ClientConn {
 	answered := make(chan struct{})
 	go func() {
 		for {
-			if _, err := conn.Write([]byte("SKIFFv1\n")); err != nil {
+			if _, err := conn.Write([]byte(wire.Hello)); err != nil {
 				return
 			}
 			select {
@@ -308,7 +309,7 @@ func (vm *testVM) connect(t *testing.T, junk []byte) *grpc.ClientConn {
 	conn.SetReadDeadline(time.Now().Add(time.Minute))
 	var got []byte
 	b := make([]byte, 1)
-	for !bytes.HasSuffix(got, []byte("SKIFFok\n")) {
+	for !bytes.HasSuffix(got, []byte(wire.OK)) {
 		if _, err := io.ReadFull(conn, b); err != nil {
 			t.Fatalf("handshake answer: read %q, %v", got, err)
 		}

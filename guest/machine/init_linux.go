@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // AgentCommand is the hidden skiff-agent subcommand that PID 1 starts as
@@ -27,7 +29,7 @@ func Init() {
 	if err := mountSystem(); err != nil {
 		fatal(err)
 	}
-	cfg, _ := ParseCmdline(readCmdline()) // the agent reports what is wrong
+	cfg, _ := wire.ParseCmdline(readCmdline()) // the agent reports what is wrong
 	mods, err := openModules(cfg)
 	if err != nil {
 		logf("kernel modules: %v", err)

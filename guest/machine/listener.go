@@ -1,10 +1,12 @@
 package machine
 
 import (
+	"bufio"
 	"errors"
 	"net"
 	"sync"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/guest/publish"
 )
 
@@ -49,17 +51,18 @@ func (l *sessionListener) serve(lis net.Listener) error {
 // dispatch hands stream c to the gRPC server, or, when it carries a
 // connection from a published host port, to guest/publish.
 func (l *sessionListener) dispatch(c net.Conn) {
-	fwd, r, err := publish.Peek(c)
+	br := bufio.NewReaderSize(c, 64<<10)
+	fwd, err := wire.PeekForward(br)
 	if err != nil {
 		c.Close()
 		return
 	}
 	if fwd {
-		_ = publish.ServeForward(c, r)
+		_ = publish.ServeForward(publish.Replay(c, br))
 		return
 	}
 	select {
-	case l.conns <- publish.Replay(c, r):
+	case l.conns <- publish.Replay(c, br):
 	case <-l.done:
 		c.Close()
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // moduleDeps is a parsed modules.dep: each module's path (relative to
@@ -131,20 +133,20 @@ type modulePlan struct {
 // the machine's devices, shares and transport need, disk are
 // diskModules, later the rest; each comes with every module it needs.
 // bus says which buses the machine's devices are on.
-func planModules(deps moduleDeps, cfg Config, bus buses) (modulePlan, error) {
+func planModules(deps moduleDeps, cfg wire.BootConfig, bus buses) (modulePlan, error) {
 	wanted := map[string]bool{}
 	for _, n := range bootModules {
 		wanted[n] = true
 	}
 	var nineP, ninePFD, virtiofs, vsock bool
-	vsock = cfg.Agent.Kind == TransportVsock
+	vsock = cfg.Agent.Kind == wire.TransportVsock
 	for _, s := range cfg.Shares {
 		switch s.FSType {
-		case FS9P:
+		case wire.FS9P:
 			nineP = true
-		case FS9PVsock:
+		case wire.FS9PVsock:
 			ninePFD, vsock = true, true
-		case FSVirtiofs:
+		case wire.FSVirtiofs:
 			virtiofs = true
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // moduleFiles are the kernel modules the initramfs ships, opened so they
@@ -29,7 +31,7 @@ type moduleFiles struct {
 
 // openModules opens every module shipped for the running kernel and
 // plans when each loads (planModules).
-func openModules(cfg Config) (*moduleFiles, error) {
+func openModules(cfg wire.BootConfig) (*moduleFiles, error) {
 	m := &moduleFiles{files: map[string]*os.File{}, failed: map[string]error{}}
 	var u unix.Utsname
 	if err := unix.Uname(&u); err != nil {
@@ -65,7 +67,7 @@ func openModules(cfg Config) (*moduleFiles, error) {
 // both of virtio's, so that a machine it does not know still boots.
 func findBuses(named []string) buses {
 	if len(named) > 0 {
-		return buses{hyperV: slices.Contains(named, BusVMBus), mmio: slices.Contains(named, BusMMIO), pci: slices.Contains(named, BusPCI)}
+		return buses{hyperV: slices.Contains(named, wire.BusVMBus), mmio: slices.Contains(named, wire.BusMMIO), pci: slices.Contains(named, wire.BusPCI)}
 	}
 	b := buses{hyperV: onHyperV(), mmio: onVirtioMMIO(), pci: onVirtioPCI()}
 	if !b.hyperV && !b.mmio && !b.pci {

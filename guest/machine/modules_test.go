@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 const testModulesDep = `kernel/fs/9p/9p.ko: kernel/net/9p/9pnet.ko kernel/fs/netfs/netfs.ko kernel/fs/fscache/fscache.ko
@@ -88,7 +90,7 @@ func TestPlanModules(t *testing.T) {
 	}
 	// A serial agent with no shares needs neither 9p nor vsock at boot,
 	// and container networking never holds the agent back.
-	plan, err := planModules(deps, Config{Agent: Transport{Kind: TransportSerial, Name: "a"}}, buses{mmio: true, pci: true})
+	plan, err := planModules(deps, wire.BootConfig{Agent: wire.Transport{Kind: wire.TransportSerial, Name: "a"}}, buses{mmio: true, pci: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestPlanModules(t *testing.T) {
 	}
 	// 9p over vsock needs the 9p client and vsock before the agent
 	// starts; on Hyper-V, so does the VMBus.
-	plan, err = planModules(deps, Config{Agent: Transport{Kind: TransportVsock, Port: 1}, Shares: []Share{{Tag: "c", FSType: FS9PVsock, Path: "/c"}}}, buses{hyperV: true})
+	plan, err = planModules(deps, wire.BootConfig{Agent: wire.Transport{Kind: wire.TransportVsock, Port: 1}, Shares: []wire.Share{{Tag: "c", FSType: wire.FS9PVsock, Path: "/c"}}}, buses{hyperV: true})
 	if err != nil {
 		t.Fatal(err)
 	}

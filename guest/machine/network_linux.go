@@ -11,6 +11,8 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/vishvananda/netlink"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // resolvConf is the machine's resolver configuration.
@@ -20,7 +22,7 @@ var resolvConf = "/etc/resolv.conf"
 // DHCP, eth0 with its address, default route and DNS server. Without
 // either, the machine has no network but its loopback. A DHCP lease is
 // renewed in the background until ctx ends.
-func configureNetwork(ctx context.Context, n *StaticNet, dhcp bool, hostname string, log *slog.Logger) error {
+func configureNetwork(ctx context.Context, n *wire.StaticNet, dhcp bool, hostname string, log *slog.Logger) error {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("find lo: %w", err)
@@ -69,7 +71,7 @@ func waitLink(ctx context.Context, name string) (netlink.Link, error) {
 }
 
 // applyNet gives link the address, default route and DNS server of n.
-func applyNet(link netlink.Link, n *StaticNet) error {
+func applyNet(link netlink.Link, n *wire.StaticNet) error {
 	name := link.Attrs().Name
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: n.Addr.Addr().AsSlice(), Mask: net.CIDRMask(n.Addr.Bits(), n.Addr.Addr().BitLen())}}
 	if err := netlink.AddrReplace(link, addr); err != nil {
@@ -135,7 +137,7 @@ func configureDHCP(ctx context.Context, link netlink.Link, log *slog.Logger) err
 				continue
 			}
 			lease = next
-			var n *StaticNet
+			var n *wire.StaticNet
 			if n, renew, err = leaseNet(lease.ACK); err == nil {
 				err = applyNet(link, n)
 			}

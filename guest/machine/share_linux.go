@@ -5,15 +5,17 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // ninePPort is the vsock port Hyper-V's Plan 9 server listens on.
 const ninePPort = 564
 
 // mountShare mounts a host folder at its guest path.
-func mountShare(s Share) error {
+func mountShare(s wire.Share) error {
 	fd := -1
-	if s.FSType == FS9PVsock {
+	if s.FSType == wire.FS9PVsock {
 		var err error
 		if fd, err = vsockFD(hostCID, ninePPort); err != nil {
 			return err

@@ -3,6 +3,8 @@ package machine
 import (
 	"fmt"
 	"strings"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // 9p message sizes: large messages make big reads and writes fast
@@ -21,7 +23,7 @@ type shareMount struct {
 
 // mountFor returns the mount of share s. For 9p over vsock, fd is the
 // connected socket the kernel's 9p client reads and writes.
-func mountFor(s Share, fd int) (shareMount, error) {
+func mountFor(s wire.Share, fd int) (shareMount, error) {
 	m := shareMount{source: s.Tag, readOnly: s.ReadOnly}
 	// cache=mmap keeps host-side changes visible at once (docker users
 	// edit files on the host while a container reads them), and still
@@ -30,12 +32,12 @@ func mountFor(s Share, fd int) (shareMount, error) {
 		return []string{"version=9p2000.L", fmt.Sprintf("msize=%d", msize), "cache=mmap"}
 	}
 	switch s.FSType {
-	case FSVirtiofs:
+	case wire.FSVirtiofs:
 		m.fstype = "virtiofs"
-	case FS9P:
+	case wire.FS9P:
 		m.fstype = "9p"
 		m.data = strings.Join(append([]string{"trans=virtio"}, opts9p(msize9PVirtio)...), ",")
-	case FS9PVsock:
+	case wire.FS9PVsock:
 		if fd < 0 {
 			return shareMount{}, fmt.Errorf("share %s: 9p over vsock needs a connection", s.Tag)
 		}

@@ -1,37 +1,41 @@
 package machine
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
+)
 
 func TestMountFor(t *testing.T) {
 	tests := []struct {
 		name    string
-		share   Share
+		share   wire.Share
 		fd      int
 		want    shareMount
 		wantErr bool
 	}{{
 		name:  "virtiofs",
-		share: Share{Tag: "home", FSType: FSVirtiofs, Path: "/Users/me"},
+		share: wire.Share{Tag: "home", FSType: wire.FSVirtiofs, Path: "/Users/me"},
 		fd:    -1,
 		want:  shareMount{source: "home", fstype: "virtiofs"},
 	}, {
 		name:  "9p over virtio, read-only",
-		share: Share{Tag: "src", FSType: FS9P, ReadOnly: true, Path: "/src"},
+		share: wire.Share{Tag: "src", FSType: wire.FS9P, ReadOnly: true, Path: "/src"},
 		fd:    -1,
 		want:  shareMount{source: "src", fstype: "9p", readOnly: true, data: "trans=virtio,version=9p2000.L,msize=512000,cache=mmap"},
 	}, {
 		name:  "9p over vsock",
-		share: Share{Tag: "c", FSType: FS9PVsock, Path: "/mnt/c"},
+		share: wire.Share{Tag: "c", FSType: wire.FS9PVsock, Path: "/mnt/c"},
 		fd:    7,
 		want:  shareMount{source: "c", fstype: "9p", data: "trans=fd,rfdno=7,wfdno=7,aname=c,version=9p2000.L,msize=65536,cache=mmap"},
 	}, {
 		name:    "9p over vsock without a connection",
-		share:   Share{Tag: "c", FSType: FS9PVsock, Path: "/mnt/c"},
+		share:   wire.Share{Tag: "c", FSType: wire.FS9PVsock, Path: "/mnt/c"},
 		fd:      -1,
 		wantErr: true,
 	}, {
 		name:    "unknown",
-		share:   Share{Tag: "x", FSType: "nfs", Path: "/x"},
+		share:   wire.Share{Tag: "x", FSType: "nfs", Path: "/x"},
 		wantErr: true,
 	}}
 	for _, tc := range tests {

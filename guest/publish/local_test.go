@@ -108,19 +108,3 @@ func TestLocalTCPAndUDP(t *testing.T) {
 		t.Fatalf("port still taken after Unpublish: %v", err)
 	}
 }
-
-func TestDatagramFraming(t *testing.T) {
-	var b bytes.Buffer
-	for _, p := range [][]byte{[]byte("a"), {}, bytes.Repeat([]byte{7}, 65535)} {
-		if err := WriteDatagram(&b, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	buf := make([]byte, 65535)
-	for _, want := range []int{1, 0, 65535} {
-		n, err := ReadDatagram(&b, buf)
-		if err != nil || n != want {
-			t.Fatalf("ReadDatagram = %d, %v; want %d", n, err, want)
-		}
-	}
-}

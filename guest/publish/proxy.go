@@ -1,13 +1,14 @@
 package publish
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // udpIdle is how long a UDP flow lives without a datagram either way.
@@ -48,9 +49,9 @@ func pipe(a, b net.Conn) {
 	wg.Wait()
 }
 
-// ProxyUDP carries one UDP flow framed on a stream: each datagram is a
-// 2-byte big-endian length and the payload, both ways. It ends when the
-// stream ends or the flow is idle for a minute.
+// ProxyUDP carries one UDP flow framed on a stream (wire.WriteDatagram),
+// both ways. It ends when the stream ends or the flow is idle for a
+// minute.
 func ProxyUDP(stream net.Conn, target string) error {
 	defer stream.Close()
 	conn, err := net.Dial("udp", target)
@@ -61,7 +62,7 @@ func ProxyUDP(stream net.Conn, target string) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, 65535)
+		buf := make([]byte, wire.MaxDatagram)
 		for {
 			_ = conn.SetReadDeadline(time.Now().Add(udpIdle))
 			n, err := conn.Read(buf)
@@ -74,14 +75,14 @@ func ProxyUDP(stream net.Conn, target string) error {
 				_ = stream.Close()
 				return
 			}
-			if WriteDatagram(stream, buf[:n]) != nil {
+			if wire.WriteDatagram(stream, buf[:n]) != nil {
 				return
 			}
 		}
 	}()
-	buf := make([]byte, 65535)
+	buf := make([]byte, wire.MaxDatagram)
 	for {
-		n, err := ReadDatagram(stream, buf)
+		n, err := wire.ReadDatagram(stream, buf)
 		if err != nil {
 			break
 		}
@@ -97,25 +98,3 @@ func ProxyUDP(stream net.Conn, target string) error {
 // refused reports an ICMP port unreachable for an earlier datagram
 // (nothing listened yet): the flow goes on, as it would without a proxy.
 func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
-
-// WriteDatagram frames p on w.
-func WriteDatagram(w io.Writer, p []byte) error {
-	frame := make([]byte, 2+len(p))
-	binary.BigEndian.PutUint16(frame, uint16(len(p)))
-	copy(frame[2:], p)
-	_, err := w.Write(frame)
-	return err
-}
-
-// ReadDatagram reads one framed datagram into buf (64 KiB holds any).
-func ReadDatagram(r io.Reader, buf []byte) (int, error) {
-	var hdr [2]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, err
-	}
-	n := int(binary.BigEndian.Uint16(hdr[:]))
-	if n > len(buf) {
-		return 0, io.ErrShortBuffer
-	}
-	return io.ReadFull(r, buf[:n])
-}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 	"github.com/skiffrun/skiff/platform/atomicfile"
 )
@@ -137,7 +138,7 @@ func (m *Machine) vmSpec() (platform.MachineSpec, error) {
 	}
 	spec.Disk = platform.Disk{Path: filepath.Join(spec.Dir, "data.img"), SizeBytes: size}
 	spec.Network = platform.UserNAT()
-	spec.Log = filepath.Join(spec.Dir, "console.log")
+	spec.Log = filepath.Join(spec.Dir, wire.ConsoleLogFile)
 	spec.PIDFile = m.daemonPIDFile()
 	spec.Shares = shares(append(defaultShares(), c.Shares...))
 	if os.Getenv("SKIFF_DEBUG") != "" {

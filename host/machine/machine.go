@@ -22,6 +22,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/platform"
 	"github.com/skiffrun/skiff/platform/atomicfile"
@@ -95,10 +96,10 @@ func New(o Options) (*Machine, error) {
 		Name:        o.Name,
 		Dir:         dir,
 		Driver:      o.Driver,
-		AgentSocket: filepath.Join(dir, "skiff.sock"),
+		AgentSocket: filepath.Join(dir, wire.SocketFile),
 		AgentRoot:   filepath.Join(dir, "agent"),
-		Log:         filepath.Join(dir, "agent.log"),
-		PIDFile:     filepath.Join(dir, "agent.pid"),
+		Log:         filepath.Join(dir, wire.AgentLogFile),
+		PIDFile:     filepath.Join(dir, wire.AgentPIDFile),
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
@@ -36,11 +37,11 @@ type state struct {
 }
 
 func (m *Machine) statePath() string     { return filepath.Join(m.spec.Dir, "state.json") }
-func (m *Machine) daemonPIDFile() string { return filepath.Join(m.spec.Dir, "daemon.pid") }
-func (m *Machine) consoleLog() string    { return filepath.Join(m.spec.Dir, "console.log") }
+func (m *Machine) daemonPIDFile() string { return filepath.Join(m.spec.Dir, wire.DaemonPIDFile) }
+func (m *Machine) consoleLog() string    { return filepath.Join(m.spec.Dir, wire.ConsoleLogFile) }
 func (m *Machine) daemonLog() string     { return filepath.Join(m.spec.Dir, "daemon.log") }
-func (m *Machine) daemonLock() string    { return filepath.Join(m.spec.Dir, "daemon.lock") }
-func (m *Machine) startLock() string     { return filepath.Join(m.spec.Dir, "start.lock") }
+func (m *Machine) daemonLock() string    { return filepath.Join(m.spec.Dir, wire.DaemonLockFile) }
+func (m *Machine) startLock() string     { return filepath.Join(m.spec.Dir, wire.StartLockFile) }
 
 func (m *Machine) writeState(s state) {
 	s.Updated = time.Now().UTC()

@@ -8,7 +8,6 @@ package publish
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +17,8 @@ import (
 	"time"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
-
-// forwardMagic and the header after it are the agent's (guest/publish):
-// magic, 't' or 'u', a 2-byte big-endian length, the target address.
-const forwardMagic = "SKIFFFWD"
 
 // udpIdle is how long a UDP flow lives without a datagram either way.
 const udpIdle = 60 * time.Second
@@ -143,18 +139,13 @@ func (f *Forwarder) Close() {
 	}
 }
 
-// dial opens a stream to target in the machine.
-func (f *Forwarder) dial(proto byte, target string) (net.Conn, error) {
+// dial opens a stream to target in the machine, proto "tcp" or "udp".
+func (f *Forwarder) dial(proto, target string) (net.Conn, error) {
 	s, err := f.open()
 	if err != nil {
 		return nil, err
 	}
-	hdr := make([]byte, 0, len(forwardMagic)+3+len(target))
-	hdr = append(hdr, forwardMagic...)
-	hdr = append(hdr, proto, 0, 0)
-	binary.BigEndian.PutUint16(hdr[len(forwardMagic)+1:], uint16(len(target)))
-	hdr = append(hdr, target...)
-	if _, err := s.Write(hdr); err != nil {
+	if err := wire.WriteForward(s, wire.Forward{Proto: proto, Target: target}); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -213,7 +204,7 @@ func (f *Forwarder) listenTCP(addr, to string) (int, func(), error) {
 			go func() {
 				defer conns.remove(c)
 				defer c.Close()
-				s, err := f.dial('t', to)
+				s, err := f.dial("tcp", to)
 				if err != nil {
 					return
 				}
@@ -259,7 +250,7 @@ func (f *Forwarder) listenUDP(addr, to string) (int, func(), error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		buf := make([]byte, 65535)
+		buf := make([]byte, wire.MaxDatagram)
 		for {
 			n, from, err := u.ReadFromUDP(buf)
 			if err != nil {
@@ -272,7 +263,7 @@ func (f *Forwarder) listenUDP(addr, to string) (int, func(), error) {
 			mu.Lock()
 			fl := flows[key]
 			if fl == nil {
-				s, err := f.dial('u', to)
+				s, err := f.dial("udp", to)
 				if err != nil {
 					mu.Unlock()
 					continue
@@ -286,9 +277,9 @@ func (f *Forwarder) listenUDP(addr, to string) (int, func(), error) {
 						mu.Unlock()
 						s.Close()
 					}()
-					rb := make([]byte, 65535)
+					rb := make([]byte, wire.MaxDatagram)
 					for {
-						n, err := readDatagram(s, rb)
+						n, err := wire.ReadDatagram(s, rb)
 						if err != nil {
 							return
 						}
@@ -299,7 +290,7 @@ func (f *Forwarder) listenUDP(addr, to string) (int, func(), error) {
 			}
 			fl.touch()
 			mu.Unlock()
-			_ = writeDatagram(fl.s, buf[:n])
+			_ = wire.WriteDatagram(fl.s, buf[:n])
 		}
 	}()
 	stop := func() {
@@ -339,26 +330,6 @@ func (fl *udpFlow) expire() {
 		}
 		time.Sleep(wait)
 	}
-}
-
-func writeDatagram(w io.Writer, p []byte) error {
-	frame := make([]byte, 2+len(p))
-	binary.BigEndian.PutUint16(frame, uint16(len(p)))
-	copy(frame[2:], p)
-	_, err := w.Write(frame)
-	return err
-}
-
-func readDatagram(r io.Reader, buf []byte) (int, error) {
-	var hdr [2]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, err
-	}
-	n := int(binary.BigEndian.Uint16(hdr[:]))
-	if n > len(buf) {
-		return 0, io.ErrShortBuffer
-	}
-	return io.ReadFull(r, buf[:n])
 }
 
 // Serve answers the agent's port requests on stream until it ends, then

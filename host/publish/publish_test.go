@@ -1,7 +1,6 @@
 package publish
 
 import (
-	"encoding/binary"
 	"io"
 	"net"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // fakeAgent stands for the agent's end of the session: it reads the
@@ -20,24 +20,19 @@ func (a *fakeAgent) open() (net.Conn, error) {
 	host, agent := net.Pipe()
 	go func() {
 		defer agent.Close()
-		hdr := make([]byte, len(forwardMagic)+3)
-		if _, err := io.ReadFull(agent, hdr); err != nil || string(hdr[:len(forwardMagic)]) != forwardMagic {
+		f, err := wire.ReadForward(agent)
+		if err != nil {
 			return
 		}
-		target := make([]byte, binary.BigEndian.Uint16(hdr[len(forwardMagic)+1:]))
-		if _, err := io.ReadFull(agent, target); err != nil {
-			return
-		}
-		proto := hdr[len(forwardMagic)]
-		a.headers <- string(proto) + " " + string(target)
-		if proto == 't' {
+		a.headers <- f.Proto + " " + f.Target
+		if f.Proto == "tcp" {
 			_, _ = io.Copy(agent, agent)
 			return
 		}
-		buf := make([]byte, 65535)
+		buf := make([]byte, wire.MaxDatagram)
 		for {
-			n, err := readDatagram(agent, buf)
-			if err != nil || writeDatagram(agent, append([]byte("echo:"), buf[:n]...)) != nil {
+			n, err := wire.ReadDatagram(agent, buf)
+			if err != nil || wire.WriteDatagram(agent, append([]byte("echo:"), buf[:n]...)) != nil {
 				return
 			}
 		}
@@ -70,8 +65,8 @@ func TestForwarder(t *testing.T) {
 		t.Fatalf("TCP through the forwarder: %q, %v", got, err)
 	}
 	c.Close()
-	if h := <-a.headers; h != "t 10.1.0.2:80" {
-		t.Fatalf("TCP stream header %q, want t 10.1.0.2:80", h)
+	if h := <-a.headers; h != "tcp 10.1.0.2:80" {
+		t.Fatalf("TCP stream header %q, want tcp 10.1.0.2:80", h)
 	}
 
 	u, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(int(bound[1].HostPort)))
@@ -91,8 +86,8 @@ func TestForwarder(t *testing.T) {
 		}
 	}
 	// One client address is one flow: one stream for both datagrams.
-	if h := <-a.headers; h != "u 10.1.0.2:53" {
-		t.Fatalf("UDP stream header %q, want u 10.1.0.2:53", h)
+	if h := <-a.headers; h != "udp 10.1.0.2:53" {
+		t.Fatalf("UDP stream header %q, want udp 10.1.0.2:53", h)
 	}
 	select {
 	case h := <-a.headers:

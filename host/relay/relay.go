@@ -7,7 +7,6 @@
 package relay
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,28 +17,18 @@ import (
 	"time"
 
 	"github.com/hashicorp/yamux"
-)
 
-// The handshake, on every (re)connection and before yamux: the host
-// writes Hello; the agent discards what it reads until it has read Hello,
-// then writes OK. Stale bytes of an earlier session cannot be taken for a
-// new one's.
-var (
-	Hello = []byte("SKIFFv1\n")
-	OK    = []byte("SKIFFok\n")
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
-
-// maxHandshakeNoise bounds what the host skips before OK.
-const maxHandshakeNoise = 1 << 20
 
 // helloEvery is how often the hello is repeated until the agent answers.
 const helloEvery = 500 * time.Millisecond
 
-// Handshake opens conn as a channel to the agent, waiting for the agent's
-// answer until ctx ends. The hello is repeated until answered: over a
-// virtio-serial port the guest does not see a quick reconnection, and
-// its old session may swallow the first hello (the next one then finds
-// the agent listening for it).
+// Handshake opens conn as a channel to the agent (wire.Hello, answered by
+// wire.OK), waiting for the agent's answer until ctx ends. The hello is
+// repeated until answered: over a virtio-serial port the guest does not
+// see a quick reconnection, and its old session may swallow the first
+// hello (the next one then finds the agent listening for it).
 func Handshake(ctx context.Context, conn net.Conn) error {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer func() {
@@ -47,7 +36,8 @@ func Handshake(ctx context.Context, conn net.Conn) error {
 			_ = conn.SetDeadline(time.Time{})
 		}
 	}()
-	if _, err := conn.Write(Hello); err != nil {
+	hello := []byte(wire.Hello)
+	if _, err := conn.Write(hello); err != nil {
 		return handshakeErr(ctx, err)
 	}
 	// The repeats stop before Handshake returns, so that no hello can
@@ -66,27 +56,16 @@ func Handshake(ctx context.Context, conn net.Conn) error {
 			case <-answered:
 				return
 			case <-t.C:
-				if _, err := conn.Write(Hello); err != nil {
+				if _, err := conn.Write(hello); err != nil {
 					return
 				}
 			}
 		}
 	}()
-	var got []byte
-	buf := make([]byte, 1)
-	for n := 0; n < maxHandshakeNoise; n++ {
-		if _, err := io.ReadFull(conn, buf); err != nil {
-			return handshakeErr(ctx, err)
-		}
-		got = append(got, buf[0])
-		if len(got) > len(OK) {
-			got = got[1:]
-		}
-		if bytes.Equal(got, OK) {
-			return nil
-		}
+	if err := wire.ReadOK(conn); err != nil {
+		return handshakeErr(ctx, err)
 	}
-	return errors.New("handshake with the agent: no answer in 1 MiB of output")
+	return nil
 }
 
 func handshakeErr(ctx context.Context, err error) error {

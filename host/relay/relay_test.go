@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/host/agentclient"
 )
 
@@ -41,27 +42,16 @@ func (f *fakeSystem) SetTime(_ context.Context, r *apiv1.SetTimeRequest) (*apiv1
 func fakeAgent(t *testing.T, conn net.Conn, sys *fakeSystem) {
 	t.Helper()
 	r := bufio.NewReader(conn)
-	var window []byte
-	for {
-		b, err := r.ReadByte()
-		if err != nil {
-			return
-		}
-		window = append(window, b)
-		if len(window) > len(Hello) {
-			window = window[1:]
-		}
-		if string(window) == string(Hello) {
-			break
-		}
+	if err := wire.ReadHello(context.Background(), r, nil); err != nil {
+		return
 	}
-	if _, err := conn.Write(append([]byte("boot noise\n"), OK...)); err != nil {
+	if _, err := conn.Write([]byte("boot noise\n" + wire.OK)); err != nil {
 		return
 	}
 	sess, err := yamux.Server(struct {
 		io.Reader
 		io.WriteCloser
-	}{r, conn}, nil)
+	}{wire.SkipHellos(r), conn}, nil)
 	if err != nil {
 		t.Error(err)
 		return
@@ -76,10 +66,10 @@ func TestHandshakeSkipsNoise(t *testing.T) {
 	host, guest := net.Pipe()
 	defer host.Close()
 	go func() {
-		buf := make([]byte, len(Hello))
+		buf := make([]byte, len(wire.Hello))
 		io.ReadFull(guest, buf)
 		guest.Write([]byte("old session bytes\x00\x01SKIFFo"))
-		guest.Write(OK)
+		guest.Write([]byte(wire.OK))
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

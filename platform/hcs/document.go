@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 )
 
@@ -106,7 +107,7 @@ func vhdxPath(p string) string {
 
 // KernelArgs is the guest kernel's command line: the driver's own
 // arguments, then platform.GuestArgs, then spec.KernelArgs.
-func KernelArgs(spec platform.MachineSpec, h Host) []string {
+func KernelArgs(spec platform.MachineSpec, h Host) ([]string, error) {
 	args := []string{
 		// COM1 is the console; the UART's transmit test fails on Hyper-V.
 		"8250_core.nr_uarts=1", "8250_core.skip_txen_test=1", "console=ttyS0,115200",
@@ -118,14 +119,17 @@ func KernelArgs(spec platform.MachineSpec, h Host) []string {
 		"pci=off", "brd.rd_nr=0", "pmtmr=0",
 		"nr_cpus=" + strconv.Itoa(spec.CPUs),
 		"panic=-1",
-		// The devices are on VMBus: its drivers load first.
-		"skiff.bus=vmbus",
 	}
 	if !spec.Debug {
 		args = append(args, "quiet")
 	}
-	args = append(args, platform.GuestArgs(spec, h.Now)...)
-	return append(args, spec.KernelArgs...)
+	// The devices are on VMBus: its drivers load first.
+	guest, err := platform.GuestArgs(spec, h.Now, wire.BusVMBus)
+	if err != nil {
+		return nil, err
+	}
+	args = append(args, guest...)
+	return append(args, spec.KernelArgs...), nil
 }
 
 // Document translates a resolved, valid spec into the compute-system
@@ -167,6 +171,10 @@ func Document(spec platform.MachineSpec, h Host) (*ComputeSystem, error) {
 		dev.NetworkAdapters = map[string]NetworkAdapter{h.EndpointID: {EndpointID: h.EndpointID, MacAddress: h.MAC}}
 	case "", platform.NetworkNone:
 	}
+	kargs, err := KernelArgs(spec, h)
+	if err != nil {
+		return nil, err
+	}
 	return &ComputeSystem{
 		Owner:                             owner,
 		SchemaVersion:                     &Version{Major: 2, Minor: 1},
@@ -176,7 +184,7 @@ func Document(spec platform.MachineSpec, h Host) (*ComputeSystem, error) {
 			Chipset: &Chipset{LinuxKernelDirect: &LinuxKernelDirect{
 				KernelFilePath: spec.Kernel,
 				InitRdPath:     spec.Initrd,
-				KernelCmdLine:  strings.Join(KernelArgs(spec, h), " "),
+				KernelCmdLine:  strings.Join(kargs, " "),
 			}},
 			ComputeTopology: &Topology{
 				Memory: &VirtualMachineMemory{

@@ -155,7 +155,11 @@ func TestDocumentRefuses(t *testing.T) {
 func TestKernelArgs(t *testing.T) {
 	spec := Resolve(goldenSpec())
 	spec.Shares = []platform.Share{{HostPath: `C:\src`, Tag: "share0", GuestPath: "/mnt/c/src", Type: platform.Share9PVsock}}
-	args := strings.Join(KernelArgs(spec, goldenHost()), " ")
+	kargs, err := KernelArgs(spec, goldenHost())
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(kargs, " ")
 	for _, w := range []string{
 		"console=ttyS0,115200", "initcall_blacklist=virtio_vsock_init", "nr_cpus=2", "panic=-1", "quiet",
 		"skiff.agent=vsock:10000", "skiff.disk=sda", "skiff.share=share0,9p-vsock,rw,%2Fmnt%2Fc%2Fsrc",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/Microsoft/hcsshim/hcn"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 )
 
@@ -63,12 +64,12 @@ func TestBootOnHyperV(t *testing.T) {
 		t.Fatalf("agent: %v%s", err, tail(spec.Log))
 	}
 	defer conn.Close()
-	if _, err := conn.Write([]byte("SKIFFv1\n")); err != nil {
+	if _, err := conn.Write([]byte(wire.Hello)); err != nil {
 		t.Fatal(err)
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
-	got := make([]byte, 8)
-	if _, err := io.ReadFull(conn, got); err != nil || string(got) != "SKIFFok\n" {
+	got := make([]byte, len(wire.OK))
+	if _, err := io.ReadFull(conn, got); err != nil || string(got) != wire.OK {
 		t.Fatalf("handshake: %q, %v%s", got, err, tail(spec.Log))
 	}
 	t.Logf("agent answered %.2fs after Start", time.Since(start).Seconds())

@@ -20,6 +20,7 @@ import (
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 	"github.com/skiffrun/skiff/platform/atomicfile"
 )
@@ -55,7 +56,7 @@ func start(ctx context.Context, spec platform.MachineSpec) (err error) {
 	}
 	// Two commands may find the machine stopped at once; the lock lets one
 	// start it and the other find it answering.
-	unlock, err := lock(ctx, filepath.Join(spec.Dir, "start.lock"))
+	unlock, err := lock(ctx, filepath.Join(spec.Dir, wire.StartLockFile))
 	if err != nil {
 		return err
 	}

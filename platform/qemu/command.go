@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 )
 
@@ -186,12 +187,15 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 		kargs = append(kargs, "quiet")
 	}
 	// The guest loads the drivers of the bus its devices are on first.
+	bus := wire.BusPCI
 	if b.bus == "device" {
-		kargs = append(kargs, "skiff.bus=mmio")
-	} else {
-		kargs = append(kargs, "skiff.bus=pci")
+		bus = wire.BusMMIO
 	}
-	kargs = append(kargs, platform.GuestArgs(spec, h.Now)...)
+	guest, err := platform.GuestArgs(spec, h.Now, bus)
+	if err != nil {
+		return Command{}, err
+	}
+	kargs = append(kargs, guest...)
 	kargs = append(kargs, spec.KernelArgs...)
 	a = append(a,
 		"-kernel", spec.Kernel,

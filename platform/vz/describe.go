@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 )
 
@@ -235,7 +236,9 @@ func Describe(spec platform.MachineSpec, h Host) (Description, error) {
 			d.Notes = append(d.Notes, note)
 		}
 	}
-	d.Boot = Boot{Kernel: spec.Kernel, Initrd: spec.Initrd, Cmdline: cmdline(spec, h.Now)}
+	line, err := cmdline(spec, h.Now)
+	errs = append(errs, err)
+	d.Boot = Boot{Kernel: spec.Kernel, Initrd: spec.Initrd, Cmdline: line}
 
 	switch {
 	case spec.Agent.VsockPort != 0:
@@ -298,15 +301,19 @@ func ceilMiB(b uint64) uint64 { return (b + MiB - 1) / MiB }
 // console (there is no UART), reboot on panic (which vz turns into a
 // stopped VM), quiet unless debugging, skiff's own arguments, and the
 // spec's.
-func cmdline(spec platform.MachineSpec, now time.Time) string {
-	// Every device is virtio on PCI: its drivers load first.
-	args := []string{"console=hvc0", "panic=-1", "skiff.bus=pci"}
+func cmdline(spec platform.MachineSpec, now time.Time) (string, error) {
+	args := []string{"console=hvc0", "panic=-1"}
 	if !spec.Debug {
 		args = append(args, "quiet")
 	}
-	args = append(args, platform.GuestArgs(spec, now)...)
+	// Every device is virtio on PCI: its drivers load first.
+	guest, err := platform.GuestArgs(spec, now, wire.BusPCI)
+	if err != nil {
+		return "", err
+	}
+	args = append(args, guest...)
 	args = append(args, spec.KernelArgs...)
-	return strings.Join(args, " ")
+	return strings.Join(args, " "), nil
 }
 
 // checkFile reports a guest image file that is missing or not a file.
