@@ -138,6 +138,7 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newLoadCommand(a)),
 		other(newSaveCommand(a)),
 		other(newImportCommand(a)),
+		other(newEventsCommand(a)),
 	)
 	// Usage lines read as docker's: "skiff run [OPTIONS] IMAGE ...".
 	var plain func(*cobra.Command)

@@ -52,6 +52,6 @@ func newSystemCommand(a *app) *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newInfoCommand(a))
+	cmd.AddCommand(newInfoCommand(a), newEventsCommand(a))
 	return cmd
 }

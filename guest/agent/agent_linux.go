@@ -19,6 +19,7 @@ import (
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/build"
 	"github.com/skiffrun/skiff/guest/container"
+	"github.com/skiffrun/skiff/guest/events"
 	"github.com/skiffrun/skiff/guest/image"
 	"github.com/skiffrun/skiff/guest/network"
 	"github.com/skiffrun/skiff/guest/runner"
@@ -83,6 +84,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 			return nil, err
 		}
 	}
+	bus := events.New()
 	rt, err := runner.New(filepath.Join(cfg.Root, "runtime"))
 	if err != nil {
 		return nil, err
@@ -91,11 +93,12 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open volumes: %w", err)
 	}
-	nets, err := openNetworks(cfg)
+	vols.SetEvents(bus)
+	nets, err := openNetworks(cfg, bus)
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, volumeStore{vols}, cfg.Log, container.WithNetwork(nets))
+	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, volumeStore{vols}, cfg.Log, container.WithNetwork(nets), container.WithEvents(bus))
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +110,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.server = grpc.NewServer(opts...)
 	apiv1.RegisterContainersServer(a.server, container.NewService(mgr))
-	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage))
+	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage, bus))
+	apiv1.RegisterEventsServer(a.server, events.NewService(bus))
 	apiv1.RegisterVolumesServer(a.server, volume.NewService(vols, mgr.VolumeUsers))
 	apiv1.RegisterSystemServer(a.server, &systemService{a: a})
 	builder, err := build.New(filepath.Join(cfg.Root, "build"), images)

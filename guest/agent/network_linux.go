@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/skiffrun/skiff/guest/container"
+	"github.com/skiffrun/skiff/guest/events"
 	"github.com/skiffrun/skiff/guest/network"
 	"github.com/skiffrun/skiff/guest/publish"
 )
@@ -20,7 +21,7 @@ var slotLock *os.File
 // only one on its kernel; native agents (one per skiff home) each take a
 // slot of their own. Published ports are listened on here, in the
 // agent's network namespace, unless cfg says the host does it.
-func openNetworks(cfg Config) (*network.Manager, error) {
+func openNetworks(cfg Config, bus *events.Bus) (*network.Manager, error) {
 	slot := 0
 	if !cfg.OwnsClock {
 		s, lock, err := network.AcquireSlot(slotDir)
@@ -36,7 +37,7 @@ func openNetworks(cfg Config) (*network.Manager, error) {
 	if cfg.Publisher != nil {
 		pub = cfg.Publisher
 	}
-	m, err := network.NewManager(network.Config{Root: filepath.Join(cfg.Root, "network"), Slot: slot, Publisher: pub, Log: cfg.Log})
+	m, err := network.NewManager(network.Config{Root: filepath.Join(cfg.Root, "network"), Slot: slot, Publisher: pub, Events: bus, Log: cfg.Log})
 	if err != nil {
 		return nil, fmt.Errorf("open networks: %w", err)
 	}

@@ -145,6 +145,7 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 	m.mu.Lock()
 	m.byID[id] = c
 	m.mu.Unlock()
+	m.emit(rec, "create", nil)
 	var warnings []string
 	if hc.Memory > 0 && hc.Memory < 6<<20 {
 		warnings = append(warnings, "a memory limit under 6MB may keep the container from starting")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 
 	"github.com/containerd/errdefs"
@@ -107,6 +108,9 @@ func (m *Manager) Exec(ctx context.Context, req *apiv1.ExecStart, gone chan stru
 		return nil, startFailure(rec, err)
 	}
 	p.proc = proc
+	execID := map[string]string{"execID": newID()}
+	m.emit(rec, execAction("exec_create", req.Args), execID)
+	m.emit(rec, execAction("exec_start", req.Args), execID)
 	if con := proc.Console(); con != nil {
 		p.stdin = con
 		p.outputs.Add(1)
@@ -114,6 +118,7 @@ func (m *Manager) Exec(ctx context.Context, req *apiv1.ExecStart, gone chan stru
 	}
 	go func() {
 		code, _ := proc.Wait()
+		m.emit(rec, "exec_die", map[string]string{"execID": execID["execID"], "exitCode": strconv.Itoa(code)})
 		p.outputs.Wait()
 		if p.stdin != nil {
 			p.stdin.Close()

@@ -17,6 +17,7 @@ import (
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/atomicfile"
+	"github.com/skiffrun/skiff/guest/events"
 )
 
 // ImageSource resolves the image a container is created from; a missing
@@ -51,6 +52,8 @@ type Manager struct {
 	volumes VolumeStore
 	// net gives containers their networks; nil means loopback only.
 	net Network
+	// events, when set, hears of every change to a container.
+	events *events.Bus
 
 	mu    sync.Mutex
 	byID  map[string]*ctr
@@ -245,6 +248,7 @@ func (m *Manager) Rename(ref, name string) error {
 	}
 	delete(m.names, old)
 	m.names[name] = c.rec.Id
+	m.emit(c.rec, "rename", map[string]string{"oldName": "/" + old})
 	return nil
 }
 

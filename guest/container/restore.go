@@ -158,7 +158,7 @@ func (m *Manager) Shutdown(ctx context.Context) {
 			case <-time.After(timeout):
 			case <-ctx.Done():
 			}
-			_ = m.killAndWait(context.Background(), rec.Id, ex)
+			_ = m.killAndWait(context.Background(), rec, ex)
 		}()
 	}
 	wg.Wait()

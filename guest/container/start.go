@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -168,6 +169,8 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 		m.log.Error("save container state", "id", rec.Id, "err", err)
 	}
 	c.notify()
+	m.emitVolumes(rec, "mount")
+	m.emit(rec, "start", nil)
 	go m.monitor(c, ex)
 	return nil
 }
@@ -263,6 +266,14 @@ func (m *Manager) monitor(c *ctr, ex *execution) {
 	}
 	c.run = nil
 	c.exits++
+	if oom {
+		m.emit(rec, "oom", nil)
+	}
+	m.emitVolumes(rec, "unmount")
+	m.emit(rec, "die", map[string]string{
+		"exitCode":     strconv.Itoa(code),
+		"execDuration": strconv.Itoa(int(now.Sub(ex.started).Seconds())),
+	})
 	restart := !c.shutdown && shouldRestart(rec.HostConfig.RestartPolicy, code, rec.RestartCount, rec.ManuallyStopped)
 	if restart {
 		c.backoff = nextBackoff(c.backoff, now.Sub(ex.started))

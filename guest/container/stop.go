@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
 const defaultStopTimeout = 10 * time.Second
@@ -34,6 +36,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout time.Duration, s
 		}
 	}
 	id := c.rec.Id
+	rec := clone(c.rec)
 	c.mu.Unlock()
 	if sig != "" {
 		if signal, err = ParseSignal(sig); err != nil {
@@ -43,20 +46,26 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout time.Duration, s
 	if ex == nil {
 		return nil
 	}
+	m.emitSignal(rec, int(signal))
 	if err := m.rt.Signal(id, signal); err != nil && !errdefs.IsFailedPrecondition(err) {
 		return fmt.Errorf("stop container %s: %w", ref, err)
 	}
 	select {
 	case <-ex.done:
-		return nil
 	case <-time.After(timeout):
+		if err := m.killAndWait(ctx, rec, ex); err != nil {
+			return err
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return m.killAndWait(ctx, id, ex)
+	m.emit(rec, "stop", nil)
+	return nil
 }
 
-func (m *Manager) killAndWait(ctx context.Context, id string, ex *execution) error {
+func (m *Manager) killAndWait(ctx context.Context, rec *apiv1.Container, ex *execution) error {
+	id := rec.Id
+	m.emitSignal(rec, int(sigKILL))
 	if err := m.rt.Signal(id, sigKILL); err != nil && !errdefs.IsFailedPrecondition(err) {
 		return fmt.Errorf("kill container %s: %w", id, err)
 	}
@@ -94,7 +103,9 @@ func (m *Manager) Kill(ctx context.Context, ref, sig string) error {
 		_ = c.save()
 	}
 	id := c.rec.Id
+	rec := clone(c.rec)
 	c.mu.Unlock()
+	m.emitSignal(rec, int(signal))
 	if err := m.rt.Signal(id, signal); err != nil {
 		return fmt.Errorf("kill container %s: %w", ref, err)
 	}
@@ -106,7 +117,13 @@ func (m *Manager) Restart(ctx context.Context, ref string, timeout time.Duration
 	if err := m.Stop(ctx, ref, timeout, sig); err != nil {
 		return err
 	}
-	return m.Start(ctx, ref)
+	if err := m.Start(ctx, ref); err != nil {
+		return err
+	}
+	if c, err := m.get(ref); err == nil {
+		m.emit(c.snapshot(), "restart", nil)
+	}
+	return nil
 }
 
 // Remove removes container ref; a running one only with force, which
@@ -129,10 +146,10 @@ func (m *Manager) Remove(ctx context.Context, ref string, force, volumes bool) e
 		c.rec.ManuallyStopped = true
 		c.rec.HostConfig.AutoRemove = false
 	}
-	id := c.rec.Id
+	rec := clone(c.rec)
 	c.mu.Unlock()
 	if ex != nil {
-		if err := m.killAndWait(ctx, id, ex); err != nil {
+		if err := m.killAndWait(ctx, rec, ex); err != nil {
 			return err
 		}
 	}
@@ -187,7 +204,9 @@ func (m *Manager) removeStopped(c *ctr) error {
 	}
 	c.mu.Lock()
 	c.notify()
+	rec := clone(c.rec)
 	c.mu.Unlock()
+	m.emit(rec, "destroy", nil)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}

@@ -8,21 +8,24 @@ import (
 
 	"github.com/skiffrun/skiff/guest/api/chunk"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/events"
 )
 
 // NewService returns the agent's Images gRPC service over s. inUse
 // reports whether a container uses an image; Remove consults it.
 //
 // Over the wire an image's layers are its diff IDs, as docker inspect
-// shows them; the unpacked directories stay inside the agent.
-func NewService(s *Store, inUse func(imageID string) bool) apiv1.ImagesServer {
-	return &service{store: s, inUse: inUse}
+// shows them; the unpacked directories stay inside the agent. Each change
+// to the store is published on bus (which may be nil).
+func NewService(s *Store, inUse func(imageID string) bool, bus *events.Bus) apiv1.ImagesServer {
+	return &service{store: s, inUse: inUse, events: bus}
 }
 
 type service struct {
 	apiv1.UnimplementedImagesServer
-	store *Store
-	inUse func(imageID string) bool
+	store  *Store
+	inUse  func(imageID string) bool
+	events *events.Bus
 }
 
 var _ apiv1.ImagesServer = (*service)(nil)
@@ -42,6 +45,11 @@ func (svc *service) Load(stream grpc.BidiStreamingServer[apiv1.LoadChunk, apiv1.
 	})
 	if err != nil {
 		return err
+	}
+	for _, ref := range loaded {
+		if img, err := svc.store.Get(stream.Context(), ref); err == nil {
+			svc.emit(stream.Context(), "load", img.ID, ref)
+		}
 	}
 	return stream.Send(&apiv1.LoadProgress{Loaded: loaded})
 }
@@ -78,14 +86,22 @@ func (svc *service) Tag(ctx context.Context, req *apiv1.TagRequest) (*apiv1.Empt
 	if err := svc.store.Tag(ctx, req.GetSource(), req.GetTarget()); err != nil {
 		return nil, err
 	}
+	if img, err := svc.store.Get(ctx, req.GetTarget()); err == nil {
+		svc.emit(ctx, "tag", img.ID, req.GetTarget())
+	}
 	return &apiv1.Empty{}, nil
 }
 
 func (svc *service) Remove(ctx context.Context, req *apiv1.RemoveImageRequest) (*apiv1.RemoveImageResponse, error) {
+	var id string
+	if img, err := svc.store.Get(ctx, req.GetRef()); err == nil {
+		id = img.ID
+	}
 	untagged, deleted, err := svc.store.Remove(ctx, req.GetRef(), req.GetForce(), svc.inUse)
 	if err != nil {
 		return nil, err
 	}
+	svc.emitRemoved(id, untagged, deleted)
 	return &apiv1.RemoveImageResponse{Untagged: untagged, Deleted: deleted}, nil
 }
 

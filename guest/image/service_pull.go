@@ -46,6 +46,7 @@ func (svc *service) Pull(req *apiv1.PullRequest, stream grpc.ServerStreamingServ
 	if err != nil {
 		return err
 	}
+	svc.emit(stream.Context(), "pull", res.Name, res.Name)
 	return stream.Send(&apiv1.PullProgress{
 		Done:    true,
 		Digest:  res.Digest,
@@ -64,6 +65,7 @@ func (svc *service) Push(req *apiv1.PushRequest, stream grpc.ServerStreamingServ
 	if err != nil {
 		return err
 	}
+	svc.emit(stream.Context(), "push", res.Name, res.Name)
 	return stream.Send(&apiv1.PullProgress{
 		Done:   true,
 		Digest: res.Digest,
@@ -77,6 +79,11 @@ func (svc *service) Save(req *apiv1.SaveRequest, stream grpc.ServerStreamingServ
 	w := chunk.NewWriter(func(b []byte) error { return stream.Send(&apiv1.SaveChunk{Data: b}) })
 	if err := svc.store.Save(stream.Context(), req.GetRefs(), w); err != nil {
 		return err
+	}
+	for _, ref := range req.GetRefs() {
+		if img, err := svc.store.Get(stream.Context(), ref); err == nil {
+			svc.emit(stream.Context(), "save", img.ID, ref)
+		}
 	}
 	return w.Flush()
 }
@@ -103,6 +110,7 @@ func (svc *service) Import(stream grpc.ClientStreamingServer[apiv1.ImportChunk, 
 	if err != nil {
 		return err
 	}
+	svc.emit(stream.Context(), "import", id, id)
 	return stream.SendAndClose(&apiv1.ImportResponse{Id: id})
 }
 
@@ -112,5 +120,6 @@ func (svc *service) Prune(ctx context.Context, req *apiv1.PruneImagesRequest) (*
 	if err != nil {
 		return nil, err
 	}
+	svc.emitRemoved("", res.Untagged, res.Deleted)
 	return &apiv1.PruneImagesResponse{Untagged: res.Untagged, Deleted: res.Deleted, SpaceReclaimed: res.SpaceReclaimed}, nil
 }

@@ -25,7 +25,7 @@ func serve(t *testing.T, s *Store, inUse func(string) bool) apiv1.ImagesClient {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer(errstatus.ServerOptions()...)
-	apiv1.RegisterImagesServer(srv, NewService(s, inUse))
+	apiv1.RegisterImagesServer(srv, NewService(s, inUse, nil))
 	go srv.Serve(lis)
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet",

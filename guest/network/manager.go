@@ -19,6 +19,7 @@ import (
 	"github.com/containerd/errdefs"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/events"
 )
 
 // DefaultName is the network a container joins when it names none.
@@ -46,7 +47,10 @@ type Config struct {
 	// machine's agent is alone and uses 0.
 	Slot      int
 	Publisher Publisher
-	Log       *slog.Logger
+	// Events, when set, hears of networks made and removed and of
+	// containers joining and leaving them.
+	Events *events.Bus
+	Log    *slog.Logger
 }
 
 // Manager owns the networks and the containers' places on them. Its
@@ -250,6 +254,7 @@ func (m *Manager) Create(o CreateOptions) (*apiv1.Network, error) {
 		return nil, err
 	}
 	m.nets[id] = r
+	m.emit(r, "create", "")
 	return m.view(r), nil
 }
 
@@ -424,6 +429,7 @@ func (m *Manager) removeLocked(r *record) error {
 		return err
 	}
 	delete(m.nets, r.ID)
+	m.emit(r, "destroy", "")
 	var errs []error
 	if m.active[r.ID] {
 		delete(m.active, r.ID)

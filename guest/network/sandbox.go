@@ -211,6 +211,9 @@ func (m *Manager) attachLocked(c Container, name string) (_ *sandbox, retErr err
 	}
 	m.sandboxes[c.ID] = sb
 	m.refreshHostsLocked(nets)
+	for _, r := range nets {
+		m.emit(r, "connect", c.ID)
+	}
 	return sb, nil
 }
 
@@ -279,6 +282,7 @@ func (m *Manager) Detach(id string) {
 		veths = append(veths, v)
 		if r := m.nets[nid]; r != nil {
 			nets = append(nets, r)
+			m.emit(r, "disconnect", id)
 		}
 	}
 	if err := removeNetns(sb.ns); err != nil {
@@ -436,6 +440,7 @@ func (m *Manager) Connect(c Container, ref string, aliases []string) error {
 	}
 	sb, running := m.sandboxes[c.ID]
 	if !running {
+		m.emit(r, "connect", c.ID)
 		return nil
 	}
 	if err := m.plug(sb, r, false); err != nil {
@@ -445,6 +450,7 @@ func (m *Manager) Connect(c Container, ref string, aliases []string) error {
 		return err
 	}
 	m.refreshHostsLocked([]*record{r})
+	m.emit(r, "connect", c.ID)
 	return nil
 }
 
@@ -460,6 +466,7 @@ func (m *Manager) Disconnect(c Container, ref string) error {
 		return fmt.Errorf("container %s is not connected to network %s: %w", c.Name, r.Name, errdefs.ErrNotFound)
 	}
 	var errs []error
+	m.emit(r, "disconnect", c.ID)
 	if sb, running := m.sandboxes[c.ID]; running {
 		if v, ok := sb.veths[r.ID]; ok {
 			errs = append(errs, deleteLink(v))

@@ -24,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/events"
 	"github.com/skiffrun/skiff/guest/atomicfile"
 )
 
@@ -44,6 +45,8 @@ var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 // NAME/_data. Its methods are safe for concurrent use.
 type Store struct {
 	root string
+	// events, when set, hears of volumes made and removed.
+	events *events.Bus
 
 	mu   sync.Mutex
 	vols map[string]*apiv1.Volume
@@ -82,6 +85,10 @@ func Open(root string) (*Store, error) {
 	}
 	return s, errors.Join(errs...)
 }
+
+// SetEvents makes s publish docker's volume create and destroy events on
+// b. Call it before s is used.
+func (s *Store) SetEvents(b *events.Bus) { s.events = b }
 
 // CheckName reports whether name can name a volume.
 func CheckName(name string) error {
@@ -133,6 +140,7 @@ func (s *Store) Create(name string, labels, options map[string]string) (*apiv1.V
 		return nil, false, fmt.Errorf("save volume %s: %w", name, err)
 	}
 	s.vols[name] = v
+	s.events.Publish(events.Volume, "create", name, map[string]string{"driver": Driver})
 	return proto.Clone(v).(*apiv1.Volume), true, nil
 }
 
@@ -174,6 +182,7 @@ func (s *Store) Remove(name string) error {
 		return fmt.Errorf("remove volume %s: %w", name, err)
 	}
 	delete(s.vols, name)
+	s.events.Publish(events.Volume, "destroy", name, map[string]string{"driver": Driver})
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove volume %s data: %w", name, err)
 	}

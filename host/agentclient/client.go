@@ -48,6 +48,7 @@ type Client struct {
 	Volumes    apiv1.VolumesClient
 	Networks   apiv1.NetworksClient
 	HostPorts  apiv1.HostPortsClient
+	Events     apiv1.EventsClient
 
 	conn *grpc.ClientConn
 
@@ -89,6 +90,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Volumes = apiv1.NewVolumesClient(conn)
 	c.Networks = apiv1.NewNetworksClient(conn)
 	c.HostPorts = apiv1.NewHostPortsClient(conn)
+	c.Events = apiv1.NewEventsClient(conn)
 	return c, nil
 }
 
