@@ -27,18 +27,8 @@ func TestHistoryAndLive(t *testing.T) {
 			t.Fatalf("history: got %s, want %s", ev.Action, want)
 		}
 	}
-	// The subscriber is registered once history has been sent; wait for
-	// it before publishing the live event.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b.mu.Lock()
-		n := len(b.subs)
-		b.mu.Unlock()
-		if n == 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	// The history is sent after the subscription is made, under one
+	// lock: the next event cannot be missed.
 	b.Publish(Container, "die", "c1", map[string]string{"exitCode": "0"})
 	if ev := <-got; ev.Action != "die" || ev.Actor.Attributes["exitCode"] != "0" {
 		t.Fatalf("live: got %v", ev)

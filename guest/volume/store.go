@@ -24,8 +24,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
-	"github.com/skiffrun/skiff/guest/events"
 	"github.com/skiffrun/skiff/guest/atomicfile"
+	"github.com/skiffrun/skiff/guest/events"
 )
 
 // Driver is the one volume driver: folders on the agent's disk.
