@@ -1,45 +1,29 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/skiffrun/skiff/host/format"
 	"github.com/skiffrun/skiff/host/machine"
+	"github.com/skiffrun/skiff/host/machines"
 	"github.com/skiffrun/skiff/host/opts"
 )
 
 func newMachineLsCommand(a *app) *cobra.Command {
-	var (
-		value string
-		quiet bool
-	)
+	var o machines.ListOptions
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
 		Short:   "List machines",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			home := a.machineOpts.Home
-			if home == "" {
-				h, err := machine.Home()
-				if err != nil {
-					return err
-				}
-				home = h
-			}
-			infos, err := machine.List(cmd.Context(), home)
-			if werr := machine.WriteList(a.out, infos, value, quiet); werr != nil {
-				return werr
-			}
-			return err
+			o.Home = a.machineOpts.Home
+			return machines.List(cmd.Context(), a.out, o)
 		},
 	}
-	cmd.Flags().StringVarP(&value, "format", "f", "", "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only display machine names")
+	cmd.Flags().StringVarP(&o.Format, "format", "f", "", "Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go template")
+	cmd.Flags().BoolVarP(&o.Quiet, "quiet", "q", false, "Only display machine names")
 	return cmd
 }
 
@@ -53,11 +37,7 @@ func newMachineLogsCommand(a *app) *cobra.Command {
 			if o.Tail < -1 {
 				return opts.Invalid("tail", fmt.Sprint(o.Tail), "use a number of lines, or -1 for all")
 			}
-			m, err := existingMachine(a)
-			if err != nil {
-				return err
-			}
-			return m.Logs(cmd.Context(), a.out, o)
+			return machines.Logs(cmd.Context(), a.machineOpts, a.out, o)
 		},
 	}
 	f := cmd.Flags()
@@ -68,7 +48,7 @@ func newMachineLogsCommand(a *app) *cobra.Command {
 }
 
 func newMachineRmCommand(a *app) *cobra.Command {
-	var force bool
+	var o machines.RemoveOptions
 	cmd := &cobra.Command{
 		Use:     "rm [OPTIONS] [NAME]",
 		Aliases: []string{"remove"},
@@ -83,25 +63,10 @@ func newMachineRmCommand(a *app) *cobra.Command {
 			if len(args) == 1 {
 				a.machineOpts.Name = args[0]
 			}
-			m, err := existingMachine(a)
-			if err != nil {
-				return err
-			}
-			if !force {
-				fmt.Fprintf(a.err, "Remove machine %q and its data disk, with every image, container and volume in it? [y/N] ", m.Name())
-				line, _ := bufio.NewReader(a.in).ReadString('\n')
-				if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
-					return fmt.Errorf("machine %q not removed", m.Name())
-				}
-			}
-			if err := m.Remove(cmd.Context(), force); err != nil {
-				return err
-			}
-			fmt.Fprintln(a.out, m.Name())
-			return nil
+			return machines.Remove(cmd.Context(), a.machineOpts, a.machineStreams(), o)
 		},
 	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not ask, and stop the machine first if it runs")
+	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "Do not ask, and stop the machine first if it runs")
 	return cmd
 }
 
@@ -111,29 +76,7 @@ func newMachineInspectCommand(a *app) *cobra.Command {
 		Use:   "inspect [OPTIONS] [NAME...]",
 		Short: "Display a machine's configuration and state as JSON",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				args = []string{""}
-			}
-			var items []any
-			for _, n := range args {
-				o := a.machineOpts
-				if n != "" {
-					o.Name = n
-				}
-				m, err := machine.New(o)
-				if err != nil {
-					return err
-				}
-				if err := m.MustExist(); err != nil {
-					return err
-				}
-				in, err := m.Info(cmd.Context(), true)
-				if err != nil {
-					return err
-				}
-				items = append(items, in)
-			}
-			return format.Inspect(a.out, value, items)
+			return machines.Inspect(cmd.Context(), a.machineOpts, a.out, args, value)
 		},
 	}
 	cmd.Flags().StringVarP(&value, "format", "f", "", "Format output using a custom template: 'json' or a Go template")
@@ -141,34 +84,15 @@ func newMachineInspectCommand(a *app) *cobra.Command {
 }
 
 func newMachineSetCommand(a *app) *cobra.Command {
-	var so machineSizeOptions
+	var sizes machineSizeFlags
 	cmd := &cobra.Command{
 		Use:   "set [OPTIONS]",
 		Short: "Change the machine's CPUs, memory, disk size or shared folders, from its next start",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ch, err := so.changes(cmd.Flags())
-			if err != nil {
-				return err
-			}
-			if ch.Empty() {
-				return opts.Usagef("%q needs at least one of --cpus, --memory, --disk-size, --share, --unshare", cmd.CommandPath())
-			}
-			m, err := existingMachine(a)
-			if err != nil {
-				return err
-			}
-			if _, err := m.Set(ch); err != nil {
-				return err
-			}
-			if st := m.Status(cmd.Context()); st == machine.Running || st == machine.Starting {
-				fmt.Fprintf(a.out, "Machine %q updated; the changes apply at its next start (skiff machine stop, then skiff machine start)\n", m.Name())
-			} else {
-				fmt.Fprintf(a.out, "Machine %q updated; the changes apply when it next starts\n", m.Name())
-			}
-			return nil
+			return machines.Set(cmd.Context(), a.machineOpts, a.out, sizes.options(cmd.Flags()))
 		},
 	}
-	so.addFlags(cmd.Flags(), true)
+	sizes.add(cmd.Flags(), true)
 	return cmd
 }

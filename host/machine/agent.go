@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/skiffrun/skiff/guest/api/errclass"
 )
 
 // agentName is the agent's executable name. The agent is a Linux program,
@@ -49,7 +51,7 @@ func findAgent() (string, error) {
 	if beside != "" {
 		where = fmt.Sprintf("at %s or on $PATH", beside)
 	}
-	return "", errorf(errdefs.ErrNotFound, "%s not found %s; build it (make agent) and put it beside skiff, or set SKIFF_AGENT to its path", agentName, where)
+	return "", errclass.Errorf(errdefs.ErrNotFound, "%s not found %s; build it (make agent) and put it beside skiff, or set SKIFF_AGENT to its path", agentName, where)
 }
 
 // seedImages returns the image archives that ship beside the agent for

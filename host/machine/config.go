@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
+	units "github.com/docker/go-units"
 
+	"github.com/skiffrun/skiff/guest/api/errclass"
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 	"github.com/skiffrun/skiff/platform/atomicfile"
@@ -48,7 +51,7 @@ func ParseShare(s string) (Mount, error) {
 		m.Path = p
 	}
 	if m.Path == "" {
-		return Mount{}, errorf(errdefs.ErrInvalidArgument, "share %q: give a host folder, PATH or PATH:ro", s)
+		return Mount{}, errclass.Errorf(errdefs.ErrInvalidArgument, "share %q: give a host folder, PATH or PATH:ro", s)
 	}
 	abs, err := filepath.Abs(m.Path)
 	if err != nil {
@@ -147,83 +150,68 @@ func (m *Machine) vmSpec() (platform.MachineSpec, error) {
 	return spec, spec.Validate()
 }
 
-// defaultShares are the user's home and temp folders (DESIGN.md,
-// decision 4).
-func defaultShares() []Mount {
-	var out []Mount
-	if h, err := os.UserHomeDir(); err == nil {
-		out = append(out, Mount{Path: h})
-	}
-	return append(out, Mount{Path: os.TempDir()})
+// Changes are what `skiff machine set` changes; zero fields keep the
+// saved value.
+type Changes struct {
+	CPUs      int
+	MemoryMiB int
+	// DiskBytes grows the data disk; it never shrinks.
+	DiskBytes int64
+	// Share adds or updates shared folders; Unshare removes them (by
+	// host path).
+	Share   []Mount
+	Unshare []string
 }
 
-// shares turns mounts into the spec's shares, with stable tags, skipping
-// duplicates and folders that do not exist.
-func shares(ms []Mount) []platform.Share {
-	var out []platform.Share
-	seen := map[string]int{}
-	for _, mt := range ms {
-		p := filepath.Clean(mt.Path)
-		if st, err := os.Stat(p); err != nil || !st.IsDir() {
-			continue
-		}
-		if i, ok := seen[p]; ok {
-			out[i].ReadOnly = mt.ReadOnly
-			continue
-		}
-		seen[p] = len(out)
-		out = append(out, platform.Share{
-			HostPath: p, Tag: fmt.Sprintf("share%d", len(out)), GuestPath: platform.GuestPath(p), ReadOnly: mt.ReadOnly,
-		})
-	}
-	return out
+// Empty reports whether ch changes nothing.
+func (ch Changes) Empty() bool {
+	return ch.CPUs == 0 && ch.MemoryMiB == 0 && ch.DiskBytes == 0 && len(ch.Share) == 0 && len(ch.Unshare) == 0
 }
 
-type vmImage struct{ kernel, initrd string }
-
-// kernelName is the guest kernel's file name per architecture: an ELF
-// vmlinux (PVH boot) on amd64, the uncompressed Image on arm64.
-func kernelName(arch string) string {
-	if arch == "arm64" {
-		return "Image"
+// Set merges ch into the machine's saved configuration, checks it, and
+// writes it atomically. The machine applies it at its next start.
+func (m *Machine) Set(ch Changes) (Config, error) {
+	c, err := m.Config()
+	if err != nil {
+		return c, err
 	}
-	return "vmlinux"
-}
-
-// initramfsName is the initramfs file the image's manifest names.
-func initramfsName(dir string) string {
-	var m struct {
-		Initramfs struct {
-			File string `json:"file"`
-		} `json:"initramfs"`
+	if ch.CPUs != 0 {
+		c.CPUs = ch.CPUs
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err == nil && json.Unmarshal(b, &m) == nil && m.Initramfs.File != "" && filepath.Base(m.Initramfs.File) == m.Initramfs.File {
-		return m.Initramfs.File
+	if ch.MemoryMiB != 0 {
+		c.MemoryMiB = ch.MemoryMiB
 	}
-	return "initramfs.cpio"
-}
-
-// findVMImage locates the guest image: $SKIFF_VMIMAGE (the folder itself,
-// or its ARCH subfolder), else vmimage/ARCH beside the skiff binary.
-func findVMImage(arch string) (vmImage, error) {
-	var dirs []string
-	if d := os.Getenv("SKIFF_VMIMAGE"); d != "" {
-		dirs = append(dirs, filepath.Join(d, arch), d)
-	} else if exe, err := os.Executable(); err == nil {
-		if resolved, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = resolved
+	if ch.DiskBytes != 0 {
+		if cur := m.diskSize(c); ch.DiskBytes < cur {
+			return c, errclass.Errorf(errdefs.ErrInvalidArgument, "the data disk of machine %q is %s; --disk-size can only grow it (give at least %s)", m.spec.Name, units.BytesSize(float64(cur)), units.BytesSize(float64(cur)))
 		}
-		dirs = append(dirs, filepath.Join(filepath.Dir(exe), "vmimage", arch))
+		c.DiskBytes = ch.DiskBytes
 	}
-	for _, d := range dirs {
-		k := filepath.Join(d, kernelName(arch))
-		if _, err := os.Stat(k); err == nil {
-			abs, err := filepath.Abs(d)
-			if err != nil {
-				return vmImage{}, err
-			}
-			return vmImage{kernel: filepath.Join(abs, kernelName(arch)), initrd: filepath.Join(abs, initramfsName(abs))}, nil
+	for _, p := range ch.Unshare {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return c, fmt.Errorf("unshare %q: %w", p, err)
+		}
+		i := slices.IndexFunc(c.Shares, func(s Mount) bool { return filepath.Clean(s.Path) == abs })
+		if i < 0 {
+			return c, errclass.Errorf(errdefs.ErrNotFound, "%s is not a shared folder of machine %q (its home and temp folders always are); skiff machine inspect lists its shares", abs, m.spec.Name)
+		}
+		c.Shares = slices.Delete(c.Shares, i, i+1)
+	}
+	for _, s := range ch.Share {
+		if i := slices.IndexFunc(c.Shares, func(o Mount) bool { return o.Path == s.Path }); i >= 0 {
+			c.Shares[i] = s
+		} else {
+			c.Shares = append(c.Shares, s)
 		}
 	}
-	return vmImage{}, errorf(errdefs.ErrNotFound, "no guest image for %s at %s; build it with make vmimage (and make build), or set SKIFF_VMIMAGE to its folder", arch, strings.Join(dirs, " or "))
+	spec := m.spec
+	spec.CPUs, spec.MemoryMiB = c.CPUs, c.MemoryMiB
+	if c.DiskBytes != 0 {
+		spec.Disk = platform.Disk{Path: m.diskPath(), SizeBytes: c.DiskBytes}
+	}
+	if err := spec.Validate(); err != nil {
+		return c, errclass.Errorf(errdefs.ErrInvalidArgument, "%s", err.Error())
+	}
+	return c, m.writeConfig(c)
 }

@@ -8,14 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"time"
 
 	"github.com/containerd/errdefs"
-	units "github.com/docker/go-units"
 
-	"github.com/skiffrun/skiff/platform"
+	"github.com/skiffrun/skiff/guest/api/errclass"
 )
 
 // namePattern is platform.MachineSpec's rule for names.
@@ -28,10 +26,10 @@ const maxNameLen = 40
 // ValidateName reports whether name can name a machine.
 func ValidateName(name string) error {
 	if len(name) > maxNameLen {
-		return errorf(errdefs.ErrInvalidArgument, "machine name %q: use at most %d characters", name, maxNameLen)
+		return errclass.Errorf(errdefs.ErrInvalidArgument, "machine name %q: use at most %d characters", name, maxNameLen)
 	}
 	if !namePattern.MatchString(name) {
-		return errorf(errdefs.ErrInvalidArgument, "machine name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", name)
+		return errclass.Errorf(errdefs.ErrInvalidArgument, "machine name %q: use letters, digits, '_', '.' and '-', starting with a letter or digit", name)
 	}
 	return nil
 }
@@ -52,73 +50,7 @@ func (m *Machine) MustExist() error {
 	if m.Exists() {
 		return nil
 	}
-	return errorf(errdefs.ErrNotFound, "machine %q does not exist; create it with: skiff machine start --machine %s (skiff machine ls lists machines)", m.spec.Name, m.spec.Name)
-}
-
-// Changes are what `skiff machine set` changes; zero fields keep the
-// saved value.
-type Changes struct {
-	CPUs      int
-	MemoryMiB int
-	// DiskBytes grows the data disk; it never shrinks.
-	DiskBytes int64
-	// Share adds or updates shared folders; Unshare removes them (by
-	// host path).
-	Share   []Mount
-	Unshare []string
-}
-
-// Empty reports whether ch changes nothing.
-func (ch Changes) Empty() bool {
-	return ch.CPUs == 0 && ch.MemoryMiB == 0 && ch.DiskBytes == 0 && len(ch.Share) == 0 && len(ch.Unshare) == 0
-}
-
-// Set merges ch into the machine's saved configuration, checks it, and
-// writes it atomically. The machine applies it at its next start.
-func (m *Machine) Set(ch Changes) (Config, error) {
-	c, err := m.Config()
-	if err != nil {
-		return c, err
-	}
-	if ch.CPUs != 0 {
-		c.CPUs = ch.CPUs
-	}
-	if ch.MemoryMiB != 0 {
-		c.MemoryMiB = ch.MemoryMiB
-	}
-	if ch.DiskBytes != 0 {
-		if cur := m.diskSize(c); ch.DiskBytes < cur {
-			return c, errorf(errdefs.ErrInvalidArgument, "the data disk of machine %q is %s; --disk-size can only grow it (give at least %s)", m.spec.Name, units.BytesSize(float64(cur)), units.BytesSize(float64(cur)))
-		}
-		c.DiskBytes = ch.DiskBytes
-	}
-	for _, p := range ch.Unshare {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			return c, fmt.Errorf("unshare %q: %w", p, err)
-		}
-		i := slices.IndexFunc(c.Shares, func(s Mount) bool { return filepath.Clean(s.Path) == abs })
-		if i < 0 {
-			return c, errorf(errdefs.ErrNotFound, "%s is not a shared folder of machine %q (its home and temp folders always are); skiff machine inspect lists its shares", abs, m.spec.Name)
-		}
-		c.Shares = slices.Delete(c.Shares, i, i+1)
-	}
-	for _, s := range ch.Share {
-		if i := slices.IndexFunc(c.Shares, func(o Mount) bool { return o.Path == s.Path }); i >= 0 {
-			c.Shares[i] = s
-		} else {
-			c.Shares = append(c.Shares, s)
-		}
-	}
-	spec := m.spec
-	spec.CPUs, spec.MemoryMiB = c.CPUs, c.MemoryMiB
-	if c.DiskBytes != 0 {
-		spec.Disk = platform.Disk{Path: m.diskPath(), SizeBytes: c.DiskBytes}
-	}
-	if err := spec.Validate(); err != nil {
-		return c, errorf(errdefs.ErrInvalidArgument, "%s", err.Error())
-	}
-	return c, m.writeConfig(c)
+	return errclass.Errorf(errdefs.ErrNotFound, "machine %q does not exist; create it with: skiff machine start --machine %s (skiff machine ls lists machines)", m.spec.Name, m.spec.Name)
 }
 
 func (m *Machine) diskPath() string { return filepath.Join(m.spec.Dir, "data.img") }
@@ -158,7 +90,7 @@ func (m *Machine) Remove(ctx context.Context, force bool) error {
 	}
 	if st := m.Status(ctx); st == Running || st == Starting {
 		if !force {
-			return errorf(errdefs.ErrFailedPrecondition, "machine %q is %s; stop it first (skiff machine stop --machine %s) or use skiff machine rm -f", m.spec.Name, st, m.spec.Name)
+			return errclass.Errorf(errdefs.ErrFailedPrecondition, "machine %q is %s; stop it first (skiff machine stop --machine %s) or use skiff machine rm -f", m.spec.Name, st, m.spec.Name)
 		}
 		if err := m.Stop(ctx); err != nil {
 			return err

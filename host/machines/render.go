@@ -1,4 +1,4 @@
-package machine
+package machines
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	units "github.com/docker/go-units"
 
 	"github.com/skiffrun/skiff/host/format"
+	"github.com/skiffrun/skiff/host/machine"
 )
 
 // listTable is `skiff machine ls`'s default format.
@@ -18,8 +19,8 @@ var listHeader = map[string]string{
 	"Name": "NAME", "Driver": "DRIVER", "State": "STATE", "CPUsText": "CPUS", "Memory": "MEMORY", "Disk": "DISK",
 }
 
-// row is an Info with the columns spelled for people.
-type row struct{ Info }
+// row is a machine.Info with the columns spelled for people.
+type row struct{ machine.Info }
 
 // CPUsText is the CPU count, or "-" when the driver chooses it.
 func (r row) CPUsText() string {
@@ -47,7 +48,7 @@ func (r row) Disk() string {
 
 // WriteList prints machines as `skiff machine ls` does: a table, --format
 // (json or a template), or with quiet their names alone.
-func WriteList(w io.Writer, infos []Info, value string, quiet bool) error {
+func WriteList(w io.Writer, infos []machine.Info, value string, quiet bool) error {
 	if quiet {
 		value = "{{.Name}}"
 	}
@@ -64,7 +65,7 @@ func WriteList(w io.Writer, infos []Info, value string, quiet bool) error {
 
 // WriteStatus prints one machine as `skiff machine status` does: a field
 // per line, or --format (json or a template).
-func WriteStatus(w io.Writer, in Info, value string) error {
+func WriteStatus(w io.Writer, in machine.Info, value string) error {
 	if value != "" {
 		f, err := format.Parse(value, "")
 		if err != nil {
