@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/skiffrun/skiff/guest/api/portfwd"
 	"github.com/skiffrun/skiff/host/containers"
 )
 
@@ -42,8 +43,8 @@ func addCreateFlags(fs *pflag.FlagSet, o *containers.CreateOptions) {
 	fs.StringVar(&o.Network, "network", "", "Connect a container to a network")
 	fs.StringArrayVar(&o.AddHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	fs.StringArrayVar(&o.DNS, "dns", nil, "Set custom DNS servers")
-	fs.StringArrayVarP(&o.Publish, "publish", "p", nil, "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto]; ip defaults to 127.0.0.1)")
-	fs.BoolVarP(&o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to random ports on 127.0.0.1")
+	fs.StringArrayVarP(&o.Publish, "publish", "p", nil, "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto]; ip defaults to "+portfwd.DefaultHostIP+")")
+	fs.BoolVarP(&o.PublishAll, "publish-all", "P", false, "Publish all exposed ports to random ports on "+portfwd.DefaultHostIP)
 	fs.StringArrayVar(&o.Expose, "expose", nil, "Expose a port or a range of ports")
 	fs.StringVar(&o.ShmSize, "shm-size", "", "Size of /dev/shm")
 	fs.BoolVar(&o.Init, "init", false, "Run an init inside the container that forwards signals and reaps processes")

@@ -6,8 +6,8 @@ import (
 	"net"
 	"sync"
 
+	"github.com/skiffrun/skiff/guest/api/portfwd"
 	"github.com/skiffrun/skiff/guest/api/wire"
-	"github.com/skiffrun/skiff/guest/publish"
 )
 
 // sessionListener is the net.Listener the gRPC server keeps for the
@@ -49,7 +49,7 @@ func (l *sessionListener) serve(lis net.Listener) error {
 }
 
 // dispatch hands stream c to the gRPC server, or, when it carries a
-// connection from a published host port, to guest/publish.
+// connection from a published host port, to guest/api/portfwd.
 func (l *sessionListener) dispatch(c net.Conn) {
 	br := bufio.NewReaderSize(c, 64<<10)
 	fwd, err := wire.PeekForward(br)
@@ -58,11 +58,11 @@ func (l *sessionListener) dispatch(c net.Conn) {
 		return
 	}
 	if fwd {
-		_ = publish.ServeForward(publish.Replay(c, br))
+		_ = portfwd.ServeForward(portfwd.Replay(c, br))
 		return
 	}
 	select {
-	case l.conns <- publish.Replay(c, br):
+	case l.conns <- portfwd.Replay(c, br):
 	case <-l.done:
 		c.Close()
 	}

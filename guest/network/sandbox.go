@@ -14,6 +14,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/portfwd"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
@@ -135,7 +136,7 @@ func bindings(c Container) []*apiv1.PortBinding {
 	for _, p := range c.Ports {
 		b := &apiv1.PortBinding{HostIp: p.HostIp, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol}
 		if b.HostIp == "" {
-			b.HostIp = "127.0.0.1"
+			b.HostIp = portfwd.DefaultHostIP
 		}
 		if b.Protocol == "" {
 			b.Protocol = "tcp"
@@ -156,7 +157,7 @@ func bindings(c Container) []*apiv1.PortBinding {
 				continue
 			}
 			seen[port+"/"+proto] = true
-			out = append(out, &apiv1.PortBinding{HostIp: "127.0.0.1", ContainerPort: uint32(n), Protocol: proto})
+			out = append(out, &apiv1.PortBinding{HostIp: portfwd.DefaultHostIP, ContainerPort: uint32(n), Protocol: proto})
 		}
 	}
 	return out

@@ -1,7 +1,8 @@
-// Package publish carries connections from published host ports to
-// containers: Local listens on the ports itself (the native driver, whose
-// agent runs on the host) and proxies TCP connections and UDP flows to
-// the container's address; ProxyTCP and ProxyUDP do the same for one
-// connection handed over by the host daemon of a VM. Deciding which ports
-// a container publishes is guest/network's.
+// Package publish is the agent's side of published ports: Local listens
+// on the ports itself (the native driver, whose agent runs on the host)
+// and dials each connection from inside the container's network
+// namespace; Host has the host daemon of a VM listen on them instead,
+// over the HostPorts service the daemon serves. The listening and the
+// carrying are guest/api/portfwd's; deciding which ports a container
+// publishes is guest/network's.
 package publish

@@ -1,28 +1,22 @@
 package publish
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"runtime"
-	"time"
 
 	"github.com/vishvananda/netns"
 )
 
-// proxyTCPIn is ProxyTCP with the connection to target made from inside
-// the network namespace at nsPath ("" for the agent's own).
-func proxyTCPIn(client net.Conn, target, nsPath string) error {
+// dialTCP connects to addr from inside the network namespace at nsPath
+// ("" for the agent's own).
+func dialTCP(ctx context.Context, nsPath, addr string) (net.Conn, error) {
 	if nsPath == "" {
-		return ProxyTCP(client, target)
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
 	}
-	defer client.Close()
-	backend, err := dialIn(nsPath, target)
-	if err != nil {
-		return err
-	}
-	defer backend.Close()
-	pipe(client, backend)
-	return nil
+	return dialIn(ctx, nsPath, addr)
 }
 
 // dialIn connects to addr from the network namespace at nsPath: a socket
@@ -31,7 +25,7 @@ func proxyTCPIn(client net.Conn, target, nsPath string) error {
 // agent's namespace; should that fail, the thread stays locked and Go
 // ends it with the goroutine, so no other code runs in the wrong
 // namespace.
-func dialIn(nsPath, addr string) (net.Conn, error) {
+func dialIn(ctx context.Context, nsPath, addr string) (net.Conn, error) {
 	type result struct {
 		c   net.Conn
 		err error
@@ -58,7 +52,8 @@ func dialIn(nsPath, addr string) (net.Conn, error) {
 			ch <- result{err: fmt.Errorf("enter netns %s: %w", nsPath, err)}
 			return
 		}
-		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
 		if serr := netns.Set(orig); serr != nil {
 			if c != nil {
 				_ = c.Close()

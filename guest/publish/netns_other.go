@@ -2,7 +2,13 @@
 
 package publish
 
-import "net"
+import (
+	"context"
+	"net"
+)
 
-// proxyTCPIn is ProxyTCP: network namespaces are Linux's.
-func proxyTCPIn(client net.Conn, target, _ string) error { return ProxyTCP(client, target) }
+// dialTCP connects to addr: network namespaces are Linux's.
+func dialTCP(ctx context.Context, _, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "tcp", addr)
+}

@@ -5,13 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/skiffrun/skiff/guest/api/portfwd"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
-
-// DefaultPublishIP is where a published port listens when -p names no
-// address: the host's loopback, so that nothing is reachable from the
-// network unless the user writes 0.0.0.0: (docker's default is 0.0.0.0).
-const DefaultPublishIP = "127.0.0.1"
 
 // maxPortRange bounds how many ports one -p or --expose item may name.
 const maxPortRange = 1024
@@ -38,7 +34,7 @@ func publishOne(flag, item string) ([]*apiv1.PortBinding, error) {
 	if err != nil {
 		return nil, Invalid(flag, item, "%v; %s", err, how)
 	}
-	ip := DefaultPublishIP
+	ip := portfwd.DefaultHostIP
 	var hostPart, ctrPart string
 	if strings.HasPrefix(rest, "[") {
 		end := strings.Index(rest, "]")

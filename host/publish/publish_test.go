@@ -1,73 +1,123 @@
 package publish
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
+	"github.com/hashicorp/yamux"
+
+	"github.com/skiffrun/skiff/guest/api/portfwd"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
-// fakeAgent stands for the agent's end of the session: it reads the
-// forward header of each stream and records it, then echoes TCP bytes,
-// or UDP datagrams prefixed with "echo:".
-type fakeAgent struct{ headers chan string }
-
-func (a *fakeAgent) open() (net.Conn, error) {
-	host, agent := net.Pipe()
+// agentSession starts a yamux session as the host daemon has with the
+// agent, whose end serves forward streams with the agent's own code
+// (portfwd.ServeForward), and returns the host's end and a count of the
+// streams the agent was sent.
+func agentSession(t *testing.T) (*yamux.Session, *atomic.Int32) {
+	t.Helper()
+	hc, ac := net.Pipe()
+	host, err := yamux.Client(hc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := yamux.Server(ac, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close(); agent.Close() })
+	var streams atomic.Int32
 	go func() {
-		defer agent.Close()
-		f, err := wire.ReadForward(agent)
-		if err != nil {
-			return
-		}
-		a.headers <- f.Proto + " " + f.Target
-		if f.Proto == "tcp" {
-			_, _ = io.Copy(agent, agent)
-			return
-		}
-		buf := make([]byte, wire.MaxDatagram)
 		for {
-			n, err := wire.ReadDatagram(agent, buf)
-			if err != nil || wire.WriteDatagram(agent, append([]byte("echo:"), buf[:n]...)) != nil {
+			c, err := agent.Accept()
+			if err != nil {
 				return
 			}
+			streams.Add(1)
+			go func() {
+				br := bufio.NewReader(c)
+				if fwd, err := wire.PeekForward(br); err != nil || !fwd {
+					c.Close()
+					return
+				}
+				_ = portfwd.ServeForward(portfwd.Replay(c, br))
+			}()
 		}
 	}()
-	return host, nil
+	return host, &streams
+}
+
+// echoTCP serves an echo on a free loopback port, standing for a
+// container, and returns the port.
+func echoTCP(t *testing.T) uint32 {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return uint32(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// echoUDP answers each datagram with "echo:" and the datagram.
+func echoUDP(t *testing.T) uint32 {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = pc.WriteTo(append([]byte("echo:"), buf[:n]...), from)
+		}
+	}()
+	return uint32(pc.LocalAddr().(*net.UDPAddr).Port)
 }
 
 func TestForwarder(t *testing.T) {
-	a := &fakeAgent{headers: make(chan string, 4)}
-	f := New(a.open)
+	sess, streams := agentSession(t)
+	f := New(sess.Open)
 	defer f.Close()
-	bound, err := f.Publish("c1", "10.1.0.2", []*apiv1.PortBinding{
-		{HostIp: "127.0.0.1", ContainerPort: 80, Protocol: "tcp"},
-		{HostIp: "127.0.0.1", ContainerPort: 53, Protocol: "udp"},
+	bound, err := f.Publish("c1", "127.0.0.1", []*apiv1.PortBinding{
+		{HostIp: "127.0.0.1", ContainerPort: echoTCP(t), Protocol: "tcp"},
+		{HostIp: "127.0.0.1", ContainerPort: echoUDP(t), Protocol: "udp"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tcpAddr := "127.0.0.1:" + strconv.Itoa(int(bound[0].HostPort))
-	c, err := net.Dial("tcp", tcpAddr)
+	c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(int(bound[0].HostPort)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte("hello")); err != nil {
-		t.Fatal(err)
-	}
-	got := make([]byte, 5)
-	if _, err := io.ReadFull(c, got); err != nil || string(got) != "hello" {
+	go func() { _, _ = c.Write([]byte("hello")); _ = c.(*net.TCPConn).CloseWrite() }()
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "hello" {
 		t.Fatalf("TCP through the forwarder: %q, %v", got, err)
 	}
 	c.Close()
-	if h := <-a.headers; h != "tcp 10.1.0.2:80" {
-		t.Fatalf("TCP stream header %q, want tcp 10.1.0.2:80", h)
-	}
 
 	u, err := net.Dial("udp", "127.0.0.1:"+strconv.Itoa(int(bound[1].HostPort)))
 	if err != nil {
@@ -85,22 +135,17 @@ func TestForwarder(t *testing.T) {
 			t.Fatalf("UDP through the forwarder: %q, %v", buf[:n], err)
 		}
 	}
-	// One client address is one flow: one stream for both datagrams.
-	if h := <-a.headers; h != "udp 10.1.0.2:53" {
-		t.Fatalf("UDP stream header %q, want udp 10.1.0.2:53", h)
-	}
-	select {
-	case h := <-a.headers:
-		t.Fatalf("a second stream %q for the same UDP client", h)
-	default:
+	// One TCP connection, and one UDP client's flow: two streams.
+	if n := streams.Load(); n != 2 {
+		t.Fatalf("%d streams into the machine, want 2 (one per TCP connection, one per UDP client)", n)
 	}
 
 	taken := []*apiv1.PortBinding{{HostIp: "127.0.0.1", HostPort: bound[0].HostPort, ContainerPort: 80, Protocol: "tcp"}}
-	if err := f.Check(taken); err == nil {
-		t.Fatal("Check found a published port free")
+	if err := f.Check(taken); !errdefs.IsConflict(err) {
+		t.Fatalf("Check of a published port = %v, want a conflict", err)
 	}
-	if _, err := f.Publish("c2", "10.1.0.3", taken); err == nil {
-		t.Fatal("publishing a port in use succeeded")
+	if _, err := f.Publish("c2", "127.0.0.1", taken); !errdefs.IsConflict(err) {
+		t.Fatalf("publishing a port in use = %v, want a conflict", err)
 	}
 	f.Unpublish("c1")
 	if err := f.Check(taken); err != nil {

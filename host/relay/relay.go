@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"github.com/skiffrun/skiff/guest/api/portfwd"
 	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
@@ -173,29 +174,7 @@ func (r *Relay) Serve(l net.Listener, wait time.Duration) error {
 				c.Close()
 				return
 			}
-			Pipe(c, st)
+			portfwd.Pipe(c, st)
 		}()
 	}
-}
-
-// Pipe copies between a and b in both directions until both sides are
-// done, passing on each side's end of writing, then closes both.
-func Pipe(a, b net.Conn) {
-	var wg sync.WaitGroup
-	wg.Add(2)
-	half := func(dst, src net.Conn) {
-		defer wg.Done()
-		_, _ = io.Copy(dst, src)
-		if cw, ok := dst.(interface{ CloseWrite() error }); ok {
-			_ = cw.CloseWrite()
-		} else {
-			// A yamux stream's Close is a half close: it still reads.
-			_ = dst.Close()
-		}
-	}
-	go half(a, b)
-	go half(b, a)
-	wg.Wait()
-	a.Close()
-	b.Close()
 }
