@@ -139,6 +139,8 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newSaveCommand(a)),
 		other(newImportCommand(a)),
 		other(newEventsCommand(a)),
+		other(newPauseCommand(a)),
+		other(newUnpauseCommand(a)),
 	)
 	// Usage lines read as docker's: "skiff run [OPTIONS] IMAGE ...".
 	var plain func(*cobra.Command)

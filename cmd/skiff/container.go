@@ -35,6 +35,8 @@ func newContainerCommand(a *app) *cobra.Command {
 		newRenameCommand(a),
 		newTopCommand(a),
 		newPruneCommand(a),
+		newPauseCommand(a),
+		newUnpauseCommand(a),
 	)
 	return cmd
 }

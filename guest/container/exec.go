@@ -43,6 +43,9 @@ func (m *Manager) Exec(ctx context.Context, req *apiv1.ExecStart, gone chan stru
 	if ex == nil {
 		return nil, fmt.Errorf("container %s is not running: start it first (skiff start %s): %w", rec.Name, rec.Name, errdefs.ErrConflict)
 	}
+	if rec.State.Paused {
+		return nil, fmt.Errorf("container %s is paused, unpause the container before exec (skiff unpause %s): %w", rec.Name, rec.Name, errdefs.ErrConflict)
+	}
 	userSpec := req.User
 	if userSpec == "" {
 		userSpec = rec.Config.User

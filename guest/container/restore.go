@@ -152,6 +152,7 @@ func (m *Manager) Shutdown(ctx context.Context) {
 				timeout = time.Duration(rec.Config.StopTimeout) * time.Second
 			}
 			_ = m.rt.Signal(rec.Id, stopSignal(rec))
+			m.thaw(c)
 			select {
 			case <-ex.done:
 				return

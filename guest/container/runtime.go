@@ -16,6 +16,9 @@ type Runtime interface {
 	Exec(id string, ps *specs.Process, stdio Stdio) (Process, error)
 	// Signal signals the first process of container id.
 	Signal(id string, sig syscall.Signal) error
+	// Pause freezes every process of container id; Resume thaws them.
+	Pause(id string) error
+	Resume(id string) error
 	// Pids lists the machine pids of container id's processes.
 	Pids(id string) ([]int, error)
 	// OOMKilled reports whether the OOM killer struck container id; it

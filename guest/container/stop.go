@@ -50,6 +50,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout time.Duration, s
 	if err := m.rt.Signal(id, signal); err != nil && !errdefs.IsFailedPrecondition(err) {
 		return fmt.Errorf("stop container %s: %w", ref, err)
 	}
+	m.thaw(c)
 	select {
 	case <-ex.done:
 	case <-time.After(timeout):
@@ -68,6 +69,9 @@ func (m *Manager) killAndWait(ctx context.Context, rec *apiv1.Container, ex *exe
 	m.emitSignal(rec, int(sigKILL))
 	if err := m.rt.Signal(id, sigKILL); err != nil && !errdefs.IsFailedPrecondition(err) {
 		return fmt.Errorf("kill container %s: %w", id, err)
+	}
+	if c, err := m.get(id); err == nil {
+		m.thaw(c)
 	}
 	select {
 	case <-ex.done:
@@ -109,6 +113,7 @@ func (m *Manager) Kill(ctx context.Context, ref, sig string) error {
 	if err := m.rt.Signal(id, signal); err != nil {
 		return fmt.Errorf("kill container %s: %w", ref, err)
 	}
+	m.thaw(c)
 	return nil
 }
 

@@ -164,6 +164,30 @@ func (r *Runner) Signal(id string, sig syscall.Signal) error {
 	return nil
 }
 
+// Pause freezes container id's processes in their cgroup.
+func (r *Runner) Pause(id string) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	if err := c.Pause(); err != nil {
+		return fmt.Errorf("freeze container %s: %w", id, err)
+	}
+	return nil
+}
+
+// Resume thaws container id's processes.
+func (r *Runner) Resume(id string) error {
+	c, err := r.get(id)
+	if err != nil {
+		return err
+	}
+	if err := c.Resume(); err != nil {
+		return fmt.Errorf("thaw container %s: %w", id, err)
+	}
+	return nil
+}
+
 // Pids lists the host pids of container id's processes.
 func (r *Runner) Pids(id string) ([]int, error) {
 	c, err := r.get(id)

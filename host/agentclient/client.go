@@ -49,6 +49,7 @@ type Client struct {
 	Networks   apiv1.NetworksClient
 	HostPorts  apiv1.HostPortsClient
 	Events     apiv1.EventsClient
+	Freezer    apiv1.FreezerClient
 
 	conn *grpc.ClientConn
 
@@ -91,6 +92,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Networks = apiv1.NewNetworksClient(conn)
 	c.HostPorts = apiv1.NewHostPortsClient(conn)
 	c.Events = apiv1.NewEventsClient(conn)
+	c.Freezer = apiv1.NewFreezerClient(conn)
 	return c, nil
 }
 
