@@ -103,6 +103,7 @@ func newRootCommand(a *app) *cobra.Command {
 
 	root.AddCommand(
 		newMachineDaemonCommand(a),
+		newDockerAPICommand(a),
 		common(newRunCommand(a)),
 		common(newExecCommand(a)),
 		common(newPsCommand(a)),

@@ -109,7 +109,7 @@ func newMachineDaemonCommand(a *app) *cobra.Command {
 		Args:   noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// --machine and --driver are the root's persistent flags.
-			return machine.RunDaemon(cmd.Context(), a.machineOpts)
+			return machine.RunDaemon(cmd.Context(), a.machineOpts, serveDockerAPI)
 		},
 	}
 	cmd.Flags().StringVar(&a.machineOpts.Home, "home", "", "skiff home")

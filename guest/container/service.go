@@ -115,7 +115,7 @@ func (s *Service) Attach(stream grpc.BidiStreamingServer[apiv1.StreamInput, apiv
 	if sz := req.GetSize(); sz != nil && sz.Width > 0 {
 		c.setSize(uint16(sz.Width), uint16(sz.Height))
 	}
-	if err := c.attach(sub, req.Start); err != nil {
+	if err := c.attach(sub, req.Start || req.NextRun); err != nil {
 		return err
 	}
 	defer c.detach(sub)

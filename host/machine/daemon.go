@@ -50,8 +50,9 @@ func (m *Machine) daemonArgs() []string {
 // streams of one yamux session, keeps the machine's clock, dials again
 // when the channel drops, and returns when the VM has stopped (after an
 // agent Shutdown, or SIGTERM/SIGINT here). It records its state for
-// `skiff machine status`.
-func RunDaemon(ctx context.Context, o Options) (err error) {
+// `skiff machine status`, and runs services (the Docker API) while the
+// machine runs.
+func RunDaemon(ctx context.Context, o Options, services ...Service) (err error) {
 	m, err := New(o)
 	if err != nil {
 		return err
@@ -145,6 +146,7 @@ func RunDaemon(ctx context.Context, o Options) (err error) {
 	go func() { _ = rel.Serve(l, relayWait) }()
 	run.Status = Running
 	m.writeState(run)
+	m.startServices(ctx, services)
 
 	vmDone := make(chan error, 1)
 	go func() { vmDone <- vm.Wait(context.Background()) }()

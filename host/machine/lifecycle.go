@@ -59,7 +59,7 @@ func (m *Machine) Start(ctx context.Context) error {
 	if _, err := d.Start(ctx, spec); err != nil {
 		return fmt.Errorf("start machine %q: %w", spec.Name, err)
 	}
-	return nil
+	return m.EnsureDockerAPI(ctx)
 }
 
 // startDaemon starts the machine's host daemon unless one runs, and waits
@@ -147,6 +147,7 @@ func (m *Machine) Stop(ctx context.Context) error {
 		}
 		return nil
 	}
+	defer m.stopDockerAPI()
 	vm, err := det.Attach(wctx, m.spec)
 	if errdefs.IsNotFound(err) {
 		// Nothing runs; clear what a crash may have left.

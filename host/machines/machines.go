@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiffrun/skiff/host/dockerapi"
 	"github.com/skiffrun/skiff/host/format"
 	"github.com/skiffrun/skiff/host/machine"
 	"github.com/skiffrun/skiff/host/progress"
@@ -50,7 +51,7 @@ func Start(ctx context.Context, m *machine.Machine, s Streams, o StartOptions) e
 	}
 	if m.Status(ctx) == machine.Running {
 		fmt.Fprintf(s.Err, "Machine %q is already running\n", m.Name())
-		return nil
+		return dockerAPI(ctx, m, s.Err)
 	}
 	// The acceleration is known once the daemon has started the VM; the
 	// state before that is the last run's.
@@ -68,7 +69,27 @@ func Start(ctx context.Context, m *machine.Machine, s Streams, o StartOptions) e
 	done := func(took time.Duration) string {
 		return fmt.Sprintf("Machine %q ready in %.1fs", m.Name(), took.Seconds())
 	}
-	return progress.Show(s.Err, s.Terminal, progress.Step{Label: label, Done: done}, func() error { return m.Start(ctx) })
+	if err := progress.Show(s.Err, s.Terminal, progress.Step{Label: label, Done: done}, func() error { return m.Start(ctx) }); err != nil {
+		return err
+	}
+	return dockerAPI(ctx, m, s.Err)
+}
+
+// dockerAPI makes sure the machine's docker socket is served, writes the
+// machine's docker context and says how to reach it. Failing to write
+// the context is only a warning: skiff itself does not need it.
+func dockerAPI(ctx context.Context, m *machine.Machine, w io.Writer) error {
+	if err := m.EnsureDockerAPI(ctx); err != nil {
+		return err
+	}
+	host := dockerapi.Address(m.DockerSocket(), m.Name())
+	name, err := dockerapi.WriteContext(m.Name(), host)
+	if err != nil {
+		fmt.Fprintf(w, "WARNING: could not write the docker context: %v\n", err)
+		return nil
+	}
+	fmt.Fprintf(w, "Docker API: DOCKER_HOST=%s (or: docker context use %s)\n", host, name)
+	return nil
 }
 
 // Stop stops the machine o selects, which must exist.
@@ -91,7 +112,13 @@ func Status(ctx context.Context, o machine.Options, w io.Writer, value string) e
 	if err != nil {
 		return err
 	}
-	return WriteStatus(w, in, value)
+	if err := WriteStatus(w, in, value); err != nil {
+		return err
+	}
+	if value == "" {
+		fmt.Fprintf(w, "DOCKER_HOST=%s\n", dockerapi.Address(m.DockerSocket(), m.Name()))
+	}
+	return nil
 }
 
 // ListOptions are `skiff machine ls`'s flags.

@@ -1264,8 +1264,11 @@ type AttachStart struct {
 	// start starts the container once attached.
 	Start bool `protobuf:"varint,5,opt,name=start,proto3" json:"start,omitempty"`
 	// logs replays what the container already wrote before live output.
-	Logs          bool    `protobuf:"varint,6,opt,name=logs,proto3" json:"logs,omitempty"`
-	Size          *Resize `protobuf:"bytes,7,opt,name=size,proto3" json:"size,omitempty"`
+	Logs bool    `protobuf:"varint,6,opt,name=logs,proto3" json:"logs,omitempty"`
+	Size *Resize `protobuf:"bytes,7,opt,name=size,proto3" json:"size,omitempty"`
+	// next_run attaches to a container that is not running and streams its
+	// next run, as the Docker API attaches before a separate start.
+	NextRun       bool `protobuf:"varint,8,opt,name=next_run,json=nextRun,proto3" json:"next_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1347,6 +1350,13 @@ func (x *AttachStart) GetSize() *Resize {
 		return x.Size
 	}
 	return nil
+}
+
+func (x *AttachStart) GetNextRun() bool {
+	if x != nil {
+		return x.NextRun
+	}
+	return false
 }
 
 type ExecStart struct {
@@ -4567,7 +4577,7 @@ const file_agent_proto_rawDesc = "" +
 	"\x10network_settings\x18( \x01(\v2\x1f.skiff.agent.v1.NetworkSettingsR\x0fnetworkSettings\"6\n" +
 	"\x06Resize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
-	"\x06height\x18\x02 \x01(\rR\x06height\"\xb9\x01\n" +
+	"\x06height\x18\x02 \x01(\rR\x06height\"\xd4\x01\n" +
 	"\vAttachStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
 	"\x05stdin\x18\x02 \x01(\bR\x05stdin\x12\x16\n" +
@@ -4575,7 +4585,8 @@ const file_agent_proto_rawDesc = "" +
 	"\x06stderr\x18\x04 \x01(\bR\x06stderr\x12\x14\n" +
 	"\x05start\x18\x05 \x01(\bR\x05start\x12\x12\n" +
 	"\x04logs\x18\x06 \x01(\bR\x04logs\x12*\n" +
-	"\x04size\x18\a \x01(\v2\x16.skiff.agent.v1.ResizeR\x04size\"\x95\x02\n" +
+	"\x04size\x18\a \x01(\v2\x16.skiff.agent.v1.ResizeR\x04size\x12\x19\n" +
+	"\bnext_run\x18\b \x01(\bR\anextRun\"\x95\x02\n" +
 	"\tExecStart\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
