@@ -29,6 +29,10 @@ const DockerAPICommand = "__docker-api"
 // still answers: it exits soon after the machine stops.
 const dockerAPIPoll = time.Second
 
+// dockerAPIStartTimeout bounds waiting for a new docker API process to
+// listen.
+const dockerAPIStartTimeout = 10 * time.Second
+
 // DockerSocket is where the machine's Docker API listens.
 func (m *Machine) DockerSocket() string { return filepath.Join(m.spec.Dir, "docker.sock") }
 
@@ -55,11 +59,20 @@ func (m *Machine) EnsureDockerAPI(ctx context.Context) error {
 	if !m.detached() || answers(ctx, m.DockerSocket()) {
 		return nil
 	}
-	if _, alive := m.dockerAPIPID(); alive {
-		return nil
+	if _, alive := m.dockerAPIPID(); !alive {
+		if _, err := m.spawnDockerAPI(); err != nil {
+			return fmt.Errorf("serve the docker socket of machine %q: %w", m.spec.Name, err)
+		}
 	}
-	if _, err := m.spawnDockerAPI(); err != nil {
-		return fmt.Errorf("serve the docker socket of machine %q: %w", m.spec.Name, err)
+	// A docker command right after the start must find the socket.
+	ctx, cancel := context.WithTimeout(ctx, dockerAPIStartTimeout)
+	defer cancel()
+	for !answers(ctx, m.DockerSocket()) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the docker socket of machine %q did not answer in time; its log is %s", m.spec.Name, m.dockerAPILog())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	return nil
 }
