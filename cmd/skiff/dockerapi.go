@@ -37,6 +37,8 @@ func serveDockerAPI(ctx context.Context, m *machine.Machine) error {
 	return dockerapi.Serve(ctx, l, srv)
 }
 
+func init() { machine.RegisterDockerAPI() }
+
 // newDockerAPICommand is the hidden command that serves a detached
 // (native) machine's docker socket; the machine's start starts it.
 func newDockerAPICommand(a *app) *cobra.Command {

@@ -53,10 +53,18 @@ func (m *Machine) detached() bool {
 	return ok
 }
 
+// dockerAPIServed reports whether this program serves the Docker API
+// (RegisterDockerAPI): skiff does, a test of this package does not.
+var dockerAPIServed bool
+
+// RegisterDockerAPI says that this program's DockerAPICommand serves a
+// detached machine's docker socket, so a start spawns it.
+func RegisterDockerAPI() { dockerAPIServed = true }
+
 // EnsureDockerAPI starts a detached machine's Docker API process unless
 // it answers already; a VM's host daemon serves the socket itself.
 func (m *Machine) EnsureDockerAPI(ctx context.Context) error {
-	if !m.detached() || answers(ctx, m.DockerSocket()) {
+	if !dockerAPIServed || !m.detached() || answers(ctx, m.DockerSocket()) {
 		return nil
 	}
 	if _, alive := m.dockerAPIPID(); !alive {
