@@ -17,11 +17,11 @@ CC_arm64  := aarch64-linux-gnu-gcc
 PKGCONFIG_amd64 := /usr/lib/x86_64-linux-gnu/pkgconfig
 PKGCONFIG_arm64 := /usr/lib/aarch64-linux-gnu/pkgconfig
 
-.PHONY: all build agent images test unit e2e e2e-machine crosscheck lint generate check-generated bench clean
+.PHONY: all build agent images clients go-clients debian-clients test unit e2e e2e-machine crosscheck lint generate check-generated bench clean
 
 all: build
 
-build: bin/skiff bin/skiff-agent bin/images/busybox-$(ARCH).tar
+build: bin/skiff bin/skiff-agent bin/images/busybox-$(ARCH).tar bin/docker-compose
 	@# The guest image, when make vmimage has built it, goes beside skiff.
 	@if [ -f build/vmimage/$(ARCH)/manifest.json ]; then \
 		rm -rf bin/vmimage/$(ARCH).tmp && mkdir -p bin/vmimage && \
@@ -67,6 +67,23 @@ bin/images/busybox-%.tar: build/images/busybox-%.tar
 
 images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
 
+# The Docker API's clients, in build/clients/: the current docker CLI and
+# docker compose v5, built from their own module (scripts/clients), and
+# Debian's docker 20.10 client and dockerd, unpacked from the .debs. Each
+# step is cached: a second make does nothing.
+clients: go-clients debian-clients
+
+go-clients:
+	scripts/build-clients
+
+debian-clients:
+	scripts/fetch-docker-client
+
+# skiff compose runs the compose binary that ships beside skiff.
+bin/docker-compose: go-clients
+	@mkdir -p bin
+	@cmp -s build/clients/docker-compose $@ || { cp build/clients/docker-compose $@.tmp && mv $@.tmp $@ && echo "$@"; }
+
 # The machine's kernel + initramfs per architecture, in build/vmimage/<arch>/
 # (needs apt and dpkg-deb, depmod from kmod; .debs are kept in build/vmimage/debs).
 .PHONY: vmimage
@@ -80,15 +97,17 @@ unit:
 
 # The end-to-end tests run real containers with the built binaries; they
 # need root.
-e2e: build
+e2e: build clients
 	SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 40m ./cmd/skiff/... ./guest/machine/... ./vmimage/...
+	cd scripts/clients && SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 15m ./...
 
 # The container tests again, unchanged, through the QEMU machine (cgroup v2,
 # the agent as PID 1). The image tests stay native: their registry listens
 # on the host's loopback.
-MACHINE_E2E := TestRun|TestDetach|TestStop|TestKill|TestCreate|TestRestart|TestDefaults|TestMemory|TestPids|TestCPU|TestBadInput|TestNameInUse|TestFailedStart|TestVolume|TestBuild|TestNetwork|TestEvents|TestPause
-e2e-machine: build
+MACHINE_E2E := TestCompose|TestRun|TestDetach|TestStop|TestKill|TestCreate|TestRestart|TestDefaults|TestMemory|TestPids|TestCPU|TestBadInput|TestNameInUse|TestFailedStart|TestVolume|TestBuild|TestNetwork|TestEvents|TestPause
+e2e-machine: build clients
 	SKIFF_E2E_DRIVER=qemu SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m -run '$(MACHINE_E2E)' ./cmd/skiff/
+	cd scripts/clients && SKIFF_E2E_DRIVER=qemu SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 20m ./...
 
 # Every package must build for every OS skiff's CLI runs on.
 crosscheck:
@@ -108,7 +127,7 @@ generate:
 check-generated:
 	scripts/generate --check
 
-bench: build
+bench: build clients
 	scripts/bench
 
 clean:

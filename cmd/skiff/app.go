@@ -110,6 +110,7 @@ func newRootCommand(a *app) *cobra.Command {
 		common(newPullCommand(a)),
 		common(newPushCommand(a)),
 		common(newBuildCommand(a)),
+		common(newComposeCommand(a)),
 		common(newImagesCommand(a)),
 		common(newLoginCommand(a)),
 		common(newLogoutCommand(a)),
