@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/skiffrun/skiff/host/compose"
+	"github.com/skiffrun/skiff/host/dockerapi"
 	"github.com/skiffrun/skiff/host/opts"
 	"github.com/skiffrun/skiff/host/tty"
 )
@@ -33,12 +34,11 @@ func newComposeCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			dockerHost := compose.DockerHost(m.Spec().Dir, m.Name())
 			if needsMachine(args) {
 				if err := m.Start(cmd.Context()); err != nil {
 					return err
 				}
-				if err := compose.WaitDockerHost(cmd.Context(), m.Name(), dockerHost); err != nil {
+				if err := m.EnsureDockerAPI(cmd.Context()); err != nil {
 					return err
 				}
 			}
@@ -46,7 +46,7 @@ func newComposeCommand(a *app) *cobra.Command {
 				compose.Streams{In: a.in, Out: a.out, Err: a.err},
 				compose.Options{
 					Plugin:     plugin,
-					DockerHost: dockerHost,
+					DockerHost: dockerapi.Address(m.DockerSocket(), m.Name()),
 					Args:       args,
 					Terminal:   tty.IsTerminal(a.in) || tty.IsTerminal(a.out),
 				})

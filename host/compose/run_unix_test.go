@@ -59,13 +59,3 @@ func TestRunFailsWhenThePluginCannotStart(t *testing.T) {
 		t.Fatal("Run of a missing binary succeeded")
 	}
 }
-
-func TestWaitDockerHostNamesTheMachine(t *testing.T) {
-	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	err := WaitDockerHost(ctx, "dev", DockerHost(dir, "dev"))
-	if err == nil || !strings.Contains(err.Error(), `machine "dev" serves no Docker API at unix://`+dir) {
-		t.Errorf("WaitDockerHost = %v", err)
-	}
-}
