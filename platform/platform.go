@@ -17,11 +17,13 @@ import (
 	"sync"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/skiffrun/skiff/guest/api/errclass"
 )
 
 // ErrNotSupported is returned by a driver asked for something its OS or
 // build cannot do (the native driver on macOS, say).
-var ErrNotSupported = errorf(errdefs.ErrNotImplemented, "not supported on this platform")
+var ErrNotSupported = errclass.Errorf(errdefs.ErrNotImplemented, "not supported on this platform")
 
 var (
 	mu      sync.RWMutex
@@ -49,9 +51,9 @@ func Lookup(name string) (Driver, error) {
 	}
 	known := Drivers()
 	if len(known) == 0 {
-		return nil, errorf(errdefs.ErrNotFound, "unknown machine driver %q: this build of skiff has no machine drivers for %s yet", name, runtime.GOOS)
+		return nil, errclass.Errorf(errdefs.ErrNotFound, "unknown machine driver %q: this build of skiff has no machine drivers for %s yet", name, runtime.GOOS)
 	}
-	return nil, errorf(errdefs.ErrNotFound, "unknown machine driver %q; use one of: %s", name, strings.Join(known, ", "))
+	return nil, errclass.Errorf(errdefs.ErrNotFound, "unknown machine driver %q; use one of: %s", name, strings.Join(known, ", "))
 }
 
 // Drivers returns the registered driver names, sorted.
@@ -64,14 +66,4 @@ func Drivers() []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-// errorf returns an error that reads as the formatted message alone while
-// errors.Is still finds class (an errdefs category) in it.
-func errorf(class error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if wm, ok := class.(interface{ WithMessage(string) error }); ok {
-		return wm.WithMessage(msg)
-	}
-	return fmt.Errorf("%s: %w", msg, class)
 }

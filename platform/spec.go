@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/errclass"
 	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
@@ -175,7 +176,7 @@ func (s MachineSpec) ValidateVM() error {
 
 func asInvalid(errs []error) error {
 	if err := errors.Join(errs...); err != nil {
-		return errorf(errdefs.ErrInvalidArgument, "%s", err.Error())
+		return errclass.Errorf(errdefs.ErrInvalidArgument, "%s", err.Error())
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/errclass"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/opts"
@@ -130,9 +131,9 @@ func Attach(ctx context.Context, c *agentclient.Client, s Streams, o AttachOptio
 	}
 	switch st := ctr.GetState(); {
 	case st.GetPaused():
-		return 0, errorf(errdefs.ErrFailedPrecondition, "you cannot attach to a paused container, unpause it first")
+		return 0, errclass.Errorf(errdefs.ErrFailedPrecondition, "you cannot attach to a paused container, unpause it first")
 	case !st.GetRunning():
-		return 0, errorf(errdefs.ErrFailedPrecondition, "you cannot attach to a stopped container, start it first")
+		return 0, errclass.Errorf(errdefs.ErrFailedPrecondition, "you cannot attach to a stopped container, start it first")
 	}
 	tty, stdin := ctr.GetConfig().GetTty(), !o.NoStdin && ctr.GetConfig().GetOpenStdin()
 	if err := checkTTY(s, stdin, tty); err != nil {
@@ -305,14 +306,4 @@ func detachKeys(v string) ([]byte, error) {
 		return nil, opts.Invalid("detach-keys", v, "use a comma-separated list of characters and ctrl-<key>, like %s", tty.DefaultDetachKeys)
 	}
 	return keys, nil
-}
-
-// errorf returns an error that reads as the formatted message alone while
-// errors.Is still finds class (an errdefs category) in it.
-func errorf(class error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if wm, ok := class.(interface{ WithMessage(string) error }); ok {
-		return wm.WithMessage(msg)
-	}
-	return fmt.Errorf("%s: %w", msg, class)
 }

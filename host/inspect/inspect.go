@@ -8,11 +8,11 @@ package inspect
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/errclass"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/containers"
@@ -84,17 +84,7 @@ func find(ctx context.Context, c *agentclient.Client, ref, typ string) (any, err
 		return images.NewInspect(img), nil
 	}
 	if typ == "" && errdefs.IsNotFound(err) {
-		return nil, errorf(errdefs.ErrNotFound, "no such object: %s", ref)
+		return nil, errclass.Errorf(errdefs.ErrNotFound, "no such object: %s", ref)
 	}
 	return nil, err
-}
-
-// errorf returns an error that reads as the formatted message alone while
-// errors.Is still finds class (an errdefs category) in it.
-func errorf(class error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if wm, ok := class.(interface{ WithMessage(string) error }); ok {
-		return wm.WithMessage(msg)
-	}
-	return fmt.Errorf("%s: %w", msg, class)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffrun/skiff/guest/api/errclass"
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 	"github.com/skiffrun/skiff/platform/atomicfile"
@@ -46,7 +47,7 @@ func start(ctx context.Context, spec platform.MachineSpec) (err error) {
 		return err
 	}
 	if spec.AgentBinary == "" {
-		return errorf(errdefs.ErrInvalidArgument, "no skiff-agent binary given for machine %q", spec.Name)
+		return errclass.Errorf(errdefs.ErrInvalidArgument, "no skiff-agent binary given for machine %q", spec.Name)
 	}
 	if answers(ctx, spec.AgentSocket) {
 		return nil
@@ -141,7 +142,7 @@ func attach(ctx context.Context, spec platform.MachineSpec) error {
 	if _, ok := runningAgent(spec); ok || answers(ctx, spec.AgentSocket) {
 		return nil
 	}
-	return errorf(errdefs.ErrNotFound, "machine %q is not running", spec.Name)
+	return errclass.Errorf(errdefs.ErrNotFound, "machine %q is not running", spec.Name)
 }
 
 func wait(ctx context.Context, spec platform.MachineSpec) error {
@@ -166,7 +167,7 @@ func stop(ctx context.Context, spec platform.MachineSpec) error {
 					return fmt.Errorf("kill skiff-agent (pid %d): %w", pid, err)
 				}
 				if !waitGone(pid, spec, killGrace) {
-					return errorf(errdefs.ErrUnavailable, "skiff-agent (pid %d) survived SIGKILL", pid)
+					return errclass.Errorf(errdefs.ErrUnavailable, "skiff-agent (pid %d) survived SIGKILL", pid)
 				}
 			}
 		}
@@ -304,14 +305,4 @@ func lastLine(path string) string {
 		return ""
 	}
 	return ": " + last
-}
-
-// errorf returns an error that reads as the formatted message alone while
-// errors.Is still finds class (an errdefs category) in it.
-func errorf(class error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if wm, ok := class.(interface{ WithMessage(string) error }); ok {
-		return wm.WithMessage(msg)
-	}
-	return fmt.Errorf("%s: %w", msg, class)
 }
