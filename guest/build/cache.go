@@ -11,7 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/skiffrun/skiff/guest/atomicfile"
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 )
 
 // cache keeps, by step cache key, what a layer step made: its layer tar
@@ -81,7 +81,7 @@ func (c *cache) put(key string, r *record) error {
 	if err != nil {
 		return fmt.Errorf("encode build cache record: %w", err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(c.recordsDir(), key+".json"), data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(c.recordsDir(), key+".json"), data); err != nil {
 		return fmt.Errorf("save build cache record: %w", err)
 	}
 	return nil

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
-	"github.com/skiffrun/skiff/guest/atomicfile"
 	"github.com/skiffrun/skiff/guest/events"
 )
 
@@ -114,7 +114,7 @@ func (c *ctr) save() error {
 	if err != nil {
 		return fmt.Errorf("encode container %s: %w", c.rec.Id, err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(c.dir, recordFile), data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(c.dir, recordFile), data); err != nil {
 		return fmt.Errorf("save container %s: %w", c.rec.Id, err)
 	}
 	return nil

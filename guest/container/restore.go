@@ -11,8 +11,8 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
-	"github.com/skiffrun/skiff/guest/atomicfile"
 )
 
 // exitAgentStopped is the exit code of a container that was running when

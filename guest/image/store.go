@@ -49,8 +49,8 @@ import (
 	"golang.org/x/sync/singleflight"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
-	"github.com/skiffrun/skiff/guest/atomicfile"
 )
 
 // Image is a stored image as the container manager and the API see it.
@@ -219,7 +219,7 @@ func (s *Store) save(st *state) error {
 	if err != nil {
 		return fmt.Errorf("encode image index: %w", err)
 	}
-	if err := atomicfile.WriteFile(s.indexPath(), data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.indexPath(), data); err != nil {
 		return fmt.Errorf("save image index: %w", err)
 	}
 	return nil

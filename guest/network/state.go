@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/skiffrun/skiff/guest/atomicfile"
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 )
 
 // record is one network as kept on disk: what docker network inspect
@@ -52,7 +52,7 @@ func (s *store) save(r *record) error {
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("create networks dir: %w", err)
 	}
-	if err := atomicfile.WriteFile(s.path(r.ID), data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(s.path(r.ID), data); err != nil {
 		return fmt.Errorf("save network %s: %w", r.Name, err)
 	}
 	return nil

@@ -23,8 +23,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
-	"github.com/skiffrun/skiff/guest/atomicfile"
 	"github.com/skiffrun/skiff/guest/events"
 )
 
@@ -133,7 +133,7 @@ func (s *Store) Create(name string, labels, options map[string]string) (*apiv1.V
 	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(v)
 	if err == nil {
 		// The record is written last: it is what makes the volume exist.
-		err = atomicfile.WriteFile(filepath.Join(dir, recordFile), b, 0o600)
+		err = atomicfile.WriteFile(filepath.Join(dir, recordFile), b)
 	}
 	if err != nil {
 		_ = os.RemoveAll(dir)

@@ -14,10 +14,10 @@ import (
 	"github.com/containerd/errdefs"
 	units "github.com/docker/go-units"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/guest/api/errclass"
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
-	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // DefaultDiskSize is the data disk's size unless configured: sparse, so

@@ -16,10 +16,10 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/relay"
 	"github.com/skiffrun/skiff/platform"
-	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // DaemonCommand is the hidden skiff subcommand that runs a machine's host

@@ -13,10 +13,10 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/guest/api/errclass"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/platform"
-	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // Start starts the machine unless its agent already answers, and waits

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/guest/api/wire"
-	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // Statuses of a machine.

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/platform"
-	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // probeMarker is the line the kernel prints when it starts init: a guest

@@ -1,7 +1,10 @@
-// Package atomicfile writes files so that a reader, or an agent started
-// again after being killed, sees either the old content or the new one,
-// never a part of it: write a temp file beside the target, fsync it,
-// rename it over the target, fsync the directory.
+// Package atomicfile writes small state files (the agent's records, the
+// host's machine config, pid and state files, the drivers' caches) so
+// that a reader, or a program started again after being killed, sees the
+// old content or the new one, never a part of it: a temp file beside the
+// target, fsync, rename over the target, fsync of the directory. The
+// agent, host/ and the drivers share it; it imports only the standard
+// library.
 package atomicfile
 
 import (
@@ -14,9 +17,11 @@ import (
 // that a recovery pass can recognise and remove leftovers.
 const TempPrefix = ".tmp-"
 
-// WriteFile atomically replaces path with data.
-func WriteFile(path string, data []byte, perm os.FileMode) (retErr error) {
+// WriteFile atomically replaces path with data, readable by its owner
+// only.
+func WriteFile(path string, data []byte) (retErr error) {
 	dir := filepath.Dir(path)
+	// CreateTemp makes the file 0600.
 	f, err := os.CreateTemp(dir, TempPrefix+filepath.Base(path)+"-")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -30,9 +35,6 @@ func WriteFile(path string, data []byte, perm os.FileMode) (retErr error) {
 	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Chmod(perm); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", path, err)
 	}
@@ -42,18 +44,5 @@ func WriteFile(path string, data []byte, perm os.FileMode) (retErr error) {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("replace %s: %w", path, err)
 	}
-	return SyncDir(dir)
-}
-
-// SyncDir makes a rename or create in dir durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return nil
+	return syncDir(dir)
 }

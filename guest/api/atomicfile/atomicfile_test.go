@@ -11,7 +11,7 @@ func TestWriteFileReplacesAndLeavesNoTemp(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "state.json")
 	for _, content := range []string{"first", "second, longer content"} {
-		if err := WriteFile(p, []byte(content), 0o600); err != nil {
+		if err := WriteFile(p, []byte(content)); err != nil {
 			t.Fatal(err)
 		}
 		got, err := os.ReadFile(p)
@@ -31,7 +31,7 @@ func TestWriteFileReplacesAndLeavesNoTemp(t *testing.T) {
 }
 
 func TestWriteFileMissingDir(t *testing.T) {
-	if err := WriteFile(filepath.Join(t.TempDir(), "no", "such"), []byte("x"), 0o600); err == nil {
+	if err := WriteFile(filepath.Join(t.TempDir(), "no", "such"), []byte("x")); err == nil {
 		t.Fatal("want an error for a missing directory")
 	}
 }
