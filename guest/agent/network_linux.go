@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/skiffrun/skiff/guest/container"
@@ -14,8 +13,9 @@ import (
 // slotDir holds the locks by which agents on one kernel share it.
 const slotDir = "/run/skiff"
 
-// slotLock holds this agent's network slot.
-var slotLock *os.File
+// releaseSlot holds this agent's network slot: the lock is held for the
+// agent's life, and referencing it here keeps its file from a finalizer.
+var releaseSlot func()
 
 // openNetworks opens the container networks. The machine's agent is the
 // only one on its kernel; native agents (one per skiff home) each take a
@@ -24,13 +24,11 @@ var slotLock *os.File
 func openNetworks(cfg Config, bus *events.Bus) (*network.Manager, error) {
 	slot := 0
 	if !cfg.OwnsClock {
-		s, lock, err := network.AcquireSlot(slotDir)
+		s, release, err := network.AcquireSlot(slotDir)
 		if err != nil {
 			return nil, err
 		}
-		// The lock is held for the agent's life: the file stays open,
-		// referenced here so that no finalizer closes it.
-		slotLock = lock
+		releaseSlot = release
 		slot = s
 	}
 	var pub network.Publisher = publish.NewLocal(cfg.Log)

@@ -5,30 +5,29 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
+	"github.com/skiffrun/skiff/guest/api/filelock"
 )
 
 // maxSlots bounds the agents that can share one kernel's networking.
 const maxSlots = 16
 
 // AcquireSlot takes the first free slot of the agents sharing this
-// kernel, held by a lock file under dir for as long as the returned file
-// stays open (the process's life). Agents of several skiff homes on one
-// host then use different bridges, subnets and nftables tables, and never
-// take down each other's.
-func AcquireSlot(dir string) (int, *os.File, error) {
+// kernel, held by a lock file under dir until release is called (or the
+// process exits). Agents of several skiff homes on one host then use
+// different bridges, subnets and nftables tables, and never take down
+// each other's.
+func AcquireSlot(dir string) (slot int, release func(), err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	for i := 0; i < maxSlots; i++ {
-		f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("network-slot-%d.lock", i)), os.O_CREATE|os.O_RDWR, 0o600)
+		release, ok, err := filelock.TryLock(filepath.Join(dir, fmt.Sprintf("network-slot-%d.lock", i)))
 		if err != nil {
-			return 0, nil, fmt.Errorf("open network slot lock: %w", err)
+			return 0, nil, fmt.Errorf("network slot: %w", err)
 		}
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err == nil {
-			return i, f, nil
+		if ok {
+			return i, release, nil
 		}
-		f.Close()
 	}
 	return 0, nil, fmt.Errorf("all %d network slots under %s are taken by other skiff agents: stop one (skiff machine stop)", maxSlots, dir)
 }

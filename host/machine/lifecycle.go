@@ -81,7 +81,7 @@ func (m *Machine) startDaemon(ctx context.Context, d platform.Driver) error {
 	defer cancel()
 	unlock, err := lockFile(ctx, m.startLock())
 	if err != nil {
-		return err
+		return fmt.Errorf("wait for another command starting the machine: %w", err)
 	}
 	defer unlock()
 	if _, alive := m.daemonPID(); !alive {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/containerd/errdefs"
 
@@ -130,35 +129,6 @@ func TestSetValidatesAndPersists(t *testing.T) {
 	}
 	if c, _ := m.Config(); len(c.Shares) != 0 || c.DiskBytes != 2*DefaultDiskSize {
 		t.Errorf("after unshare: %+v", c)
-	}
-}
-
-func TestLockHasOneHolder(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "daemon.lock")
-	unlock, err := lockFile(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if _, err := lockFile(ctx, path); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("second holder while the first holds it: %v", err)
-	}
-	// The second acquirer waiting gets it once the first lets go.
-	got := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		u, err := lockFile(ctx, path)
-		if err == nil {
-			u()
-		}
-		got <- err
-	}()
-	time.Sleep(50 * time.Millisecond)
-	unlock()
-	if err := <-got; err != nil {
-		t.Fatalf("after the first let go: %v", err)
 	}
 }
 

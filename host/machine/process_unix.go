@@ -3,7 +3,6 @@
 package machine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,29 +70,4 @@ func signalDaemon(pid int, kill bool) error {
 		return err
 	}
 	return nil
-}
-
-// lockFile takes an exclusive flock on path, polling so that ctx can end
-// the wait: two commands finding the machine stopped start one daemon.
-func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open machine lock: %w", err)
-	}
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock machine: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for another command starting the machine: %w", ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }

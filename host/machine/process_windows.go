@@ -1,7 +1,6 @@
 package machine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/windows"
 )
@@ -134,34 +132,4 @@ func signalDaemon(pid int, _ bool) error {
 		return fmt.Errorf("stop the machine's host daemon (pid %d): %w", pid, err)
 	}
 	return nil
-}
-
-// lockFile takes an exclusive lock on path (LockFileEx), polling so that
-// ctx can end the wait: two commands finding the machine stopped start
-// one daemon.
-func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open machine lock: %w", err)
-	}
-	for {
-		ol := new(windows.Overlapped)
-		err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
-		if err == nil {
-			return func() {
-				_ = windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, windows.ERROR_LOCK_VIOLATION) && !errors.Is(err, windows.ERROR_IO_PENDING) {
-			f.Close()
-			return nil, fmt.Errorf("lock machine: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for another command starting the machine: %w", ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/skiffrun/skiff/guest/api/atomicfile"
+	"github.com/skiffrun/skiff/guest/api/filelock"
 	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
@@ -42,6 +43,10 @@ func (m *Machine) consoleLog() string    { return filepath.Join(m.spec.Dir, wire
 func (m *Machine) daemonLog() string     { return filepath.Join(m.spec.Dir, "daemon.log") }
 func (m *Machine) daemonLock() string    { return filepath.Join(m.spec.Dir, wire.DaemonLockFile) }
 func (m *Machine) startLock() string     { return filepath.Join(m.spec.Dir, wire.StartLockFile) }
+
+// lockFile takes one of the machine's locks (daemon.lock, start.lock),
+// waiting until ctx ends.
+var lockFile = filelock.Lock
 
 func (m *Machine) writeState(s state) {
 	s.Updated = time.Now().UTC()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/guest/api/errclass"
+	"github.com/skiffrun/skiff/guest/api/filelock"
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
 )
@@ -57,9 +58,9 @@ func start(ctx context.Context, spec platform.MachineSpec) (err error) {
 	}
 	// Two commands may find the machine stopped at once; the lock lets one
 	// start it and the other find it answering.
-	unlock, err := lock(ctx, filepath.Join(spec.Dir, wire.StartLockFile))
+	unlock, err := filelock.Lock(ctx, filepath.Join(spec.Dir, wire.StartLockFile))
 	if err != nil {
-		return err
+		return fmt.Errorf("wait for another command starting the machine: %w", err)
 	}
 	defer unlock()
 	if answers(ctx, spec.AgentSocket) {
@@ -244,33 +245,6 @@ func answers(ctx context.Context, socket string) bool {
 	}
 	c.Close()
 	return true
-}
-
-// lock takes an exclusive flock on path, polling so that ctx can end the
-// wait.
-func lock(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open machine lock: %w", err)
-	}
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock machine: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for another command starting the machine: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
 }
 
 func removeIfExists(path string) error {
