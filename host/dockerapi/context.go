@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/skiffrun/skiff/platform/atomicfile"
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 )
 
 // ContextName is the docker context skiff writes for a machine: "skiff"

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/platform"
-	"github.com/skiffrun/skiff/platform/atomicfile"
 )
 
 // Service is something the host serves for a machine while it runs (the
