@@ -103,3 +103,10 @@ func registryFor(req *apiv1.BuildOptions, resolve func(ref string) (*apiv1.Regis
 	}
 	return nil
 }
+
+// ResolveRegistries fills req's insecure registries and the credentials
+// of its base images' registries from resolve, as skiff build does; the
+// Docker API's build uses it too.
+func ResolveRegistries(req *apiv1.BuildOptions, resolve func(ref string) (*apiv1.RegistryOptions, error)) error {
+	return registryFor(req, resolve)
+}

@@ -170,6 +170,7 @@ func (s *Server) routes() {
 	s.imageRoutes()
 	s.volumeRoutes()
 	s.networkRoutes()
+	s.handle("POST /build", s.build)
 	s.handle("POST /session", func(http.ResponseWriter, *http.Request) error {
 		return notFound("skiff has no BuildKit session endpoint; use the classic builder (DOCKER_BUILDKIT=0)")
 	})
