@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+
+	"github.com/skiffrun/skiff/guest/api/errclass"
 )
 
 // PluginName is the compose binary's name beside skiff.
@@ -66,17 +68,8 @@ func findIn(dir string) (string, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("find %s: %w", PluginName, err)
 	}
-	return "", errorf(errdefs.ErrNotFound, "%s not found at %s; build it with make (it goes beside skiff), or set SKIFF_COMPOSE to its path",
+	return "", errclass.Errorf(errdefs.ErrNotFound, "%s not found at %s; build it with make (it goes beside skiff), or set SKIFF_COMPOSE to its path",
 		PluginName, p)
-}
-
-// errorf is a message of class (an errdefs category).
-func errorf(class error, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if wm, ok := class.(interface{ WithMessage(string) error }); ok {
-		return wm.WithMessage(msg)
-	}
-	return fmt.Errorf("%s: %w", msg, class)
 }
 
 // Streams are the standard streams compose runs with.

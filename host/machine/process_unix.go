@@ -6,42 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// spawnDaemon starts this program as the machine's host daemon, in its
-// own session, with its output in daemon.log.
-func (m *Machine) spawnDaemon() (*os.Process, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find skiff: %w", err)
-	}
-	logf, err := os.OpenFile(m.daemonLog(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open daemon log: %w", err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, m.daemonArgs()...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Dir = m.spec.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the machine's host daemon: %w", err)
-	}
-	go func() { _ = cmd.Wait() }()
-	return cmd.Process, nil
+// daemonPID returns the pid in daemon.pid when that process is this
+// machine's daemon.
+func (m *Machine) daemonPID() (int, bool) {
+	return processOf(m.daemonPIDFile(), m.daemonArgs())
 }
 
-// daemonPID returns the pid in daemon.pid when that process is this
-// machine's daemon (on Linux, its command line says so), never a stranger
-// that reused the pid.
-func (m *Machine) daemonPID() (int, bool) {
-	b, err := os.ReadFile(m.daemonPIDFile())
+// processOf returns the pid in pidFile when that process runs this
+// program with args (on Linux, its command line says so), never a
+// stranger that reused the pid.
+func processOf(pidFile string, args []string) (int, bool) {
+	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		return 0, false
 	}
@@ -54,11 +35,10 @@ func (m *Machine) daemonPID() (int, bool) {
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
-		// No /proc (macOS): the pid file is removed when the daemon exits.
+		// No /proc (macOS): the pid file is removed when the process exits.
 		return pid, true
 	}
-	want := strings.Join(m.daemonArgs(), "\x00")
-	return pid, strings.Contains(string(cmdline), want)
+	return pid, strings.Contains(string(cmdline), strings.Join(args, "\x00"))
 }
 
 func signalDaemon(pid int, kill bool) error {
@@ -68,6 +48,15 @@ func signalDaemon(pid int, kill bool) error {
 	}
 	if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 		return err
+	}
+	return nil
+}
+
+// restrictToOwner makes dir the user's alone: the sockets created in it
+// are the key to every container.
+func restrictToOwner(dir string) error {
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("restrict %s to its owner: %w", dir, err)
 	}
 	return nil
 }

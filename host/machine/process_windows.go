@@ -4,46 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/windows"
 )
-
-// spawnDaemon starts this program as the machine's host daemon, detached
-// from the console (closing the terminal leaves the machine running),
-// with its output in daemon.log. The machine's directory is made the
-// user's alone first: the agent's socket the daemon creates in it
-// inherits that ACL, and the socket is the key to every container.
-func (m *Machine) spawnDaemon() (*os.Process, error) {
-	if err := restrictToOwner(m.spec.Dir); err != nil {
-		return nil, err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, fmt.Errorf("find skiff: %w", err)
-	}
-	logf, err := os.OpenFile(m.daemonLog(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open daemon log: %w", err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(exe, m.daemonArgs()...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Dir = m.spec.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		CreationFlags: windows.CREATE_NEW_PROCESS_GROUP | windows.DETACHED_PROCESS,
-		HideWindow:    true,
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the machine's host daemon: %w", err)
-	}
-	go func() { _ = cmd.Wait() }()
-	return cmd.Process, nil
-}
 
 // restrictToOwner gives dir (and what it holds, by inheritance) a
 // protected ACL that lets in only the current user and SYSTEM, under

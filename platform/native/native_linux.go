@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -25,6 +24,7 @@ import (
 	"github.com/skiffrun/skiff/guest/api/filelock"
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/platform"
+	"github.com/skiffrun/skiff/platform/detach"
 )
 
 // pollInterval paces the checks for the socket to answer and for the agent
@@ -122,17 +122,15 @@ func start(ctx context.Context, spec platform.MachineSpec) (err error) {
 	}
 }
 
-// command is the agent's command line: a daemon in its own session, so a
-// terminal's hangup or the CLI's process group signals do not reach it.
+// command is the agent's command line: a program that outlives this one
+// (platform/detach).
 func command(spec platform.MachineSpec) *exec.Cmd {
 	args := []string{"serve", "--listen", "unix://" + spec.AgentSocket, "--root", spec.AgentRoot}
 	for _, img := range spec.SeedImages {
 		args = append(args, "--seed-image", img)
 	}
-	// exec.Command, not CommandContext: the agent outlives this process.
-	cmd := exec.Command(spec.AgentBinary, args...)
+	cmd := detach.Command(spec.AgentBinary, args...)
 	cmd.Dir = spec.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	return cmd
 }
 
