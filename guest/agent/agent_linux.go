@@ -121,9 +121,6 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	apiv1.RegisterBuilderServer(a.server, build.NewService(builder))
 	apiv1.RegisterNetworksServer(a.server, network.NewService(nets, networkContainers{mgr}))
-	if r, ok := cfg.Publisher.(interface{ Register(*grpc.Server) }); ok {
-		r.Register(a.server)
-	}
 	return a, nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/skiffrun/skiff/guest/agent"
 	"github.com/skiffrun/skiff/guest/api/wire"
+	"github.com/skiffrun/skiff/guest/hostlink"
 	"github.com/skiffrun/skiff/guest/publish"
 )
 
@@ -77,10 +78,13 @@ func Run(ctx context.Context) error {
 	}
 	log.Debug("data disk, network and shares set up", "uptime", uptime().Round(time.Millisecond))
 	seeds, _ := filepath.Glob("/images/*.tar")
+	// The host daemon listens on published ports, as the agent asks it
+	// to over each session (hostlink), and forwards each connection on a
+	// session stream (see sessionListener.dispatch).
+	pub, link := publish.NewHost(log), hostlink.New()
+	link.OnSession(pub.Connect)
 	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true, ContainersReady: containersReady,
-		// The host daemon listens on published ports and forwards each
-		// connection on a session stream (see sessionListener.dispatch).
-		Publisher: publish.NewHost(log)})
+		Publisher: pub})
 	if err != nil {
 		return err
 	}
@@ -89,7 +93,7 @@ func Run(ctx context.Context) error {
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(lis) }()
 	fmt.Fprintf(os.Stderr, "skiff-agent: ready (%.3fs after boot)\n", uptime().Seconds())
-	go connectLoop(ctx, cfg.Agent, lis, log)
+	go connectLoop(ctx, cfg.Agent, lis, link, log)
 
 	select {
 	case <-ctx.Done():
@@ -106,11 +110,11 @@ func Run(ctx context.Context) error {
 	return nil
 }
 
-// connectLoop keeps a yamux session with the host and feeds its streams
-// to lis, dialling again whenever the connection drops, until ctx ends.
+// connectLoop keeps a yamux session with the host, feeds the streams the
+// host opens to lis and has link open streams to the host on it, dialling again whenever the connection drops, until ctx ends.
 // A serial port stays open across sessions: closing it would drop what
 // the host already sent (its next hello).
-func connectLoop(ctx context.Context, t wire.Transport, lis *sessionListener, log *slog.Logger) {
+func connectLoop(ctx context.Context, t wire.Transport, lis *sessionListener, link *hostlink.Link, log *slog.Logger) {
 	ycfg := yamux.DefaultConfig()
 	ycfg.EnableKeepAlive = true
 	ycfg.KeepAliveInterval = 10 * time.Second
@@ -123,7 +127,7 @@ func connectLoop(ctx context.Context, t wire.Transport, lis *sessionListener, lo
 		}
 		closeOnCancel := context.AfterFunc(ctx, func() { conn.Close() })
 		for ctx.Err() == nil {
-			err = session(ctx, conn, ycfg, lis, log)
+			err = session(ctx, conn, ycfg, lis, link, log)
 			log.Debug("host session ended", "err", err)
 			if !conn.keepOpen() || (err != nil && !errors.Is(err, errSessionOver)) {
 				break
@@ -138,8 +142,9 @@ func connectLoop(ctx context.Context, t wire.Transport, lis *sessionListener, lo
 var errSessionOver = errors.New("host session over")
 
 // session runs one session: the handshake, then a yamux server whose
-// streams go to lis, until the session fails.
-func session(ctx context.Context, conn hostConn, ycfg *yamux.Config, lis *sessionListener, log *slog.Logger) error {
+// streams go to lis and on which link opens streams to the host, until
+// the session fails.
+func session(ctx context.Context, conn hostConn, ycfg *yamux.Config, lis *sessionListener, link *hostlink.Link, log *slog.Logger) error {
 	_ = conn.SetReadDeadline(time.Time{})
 	if err := handshake(ctx, conn, conn, conn.idle); err != nil {
 		return err
@@ -151,6 +156,9 @@ func session(ctx context.Context, conn hostConn, ycfg *yamux.Config, lis *sessio
 	}
 	defer func() { _ = sess.Close() }()
 	log.Info("host connected")
+	up, down := context.WithCancel(ctx)
+	defer down()
+	link.Up(up, sess)
 	err = lis.serve(sess)
 	if conn.keepOpen() && !errors.Is(err, errListenerClosed) {
 		return errSessionOver

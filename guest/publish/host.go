@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -9,28 +10,27 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
-	"google.golang.org/grpc"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/hostlink"
 )
 
-// replyWait bounds how long a publish waits for the host daemon.
-const replyWait = 30 * time.Second
+// callWait bounds a call to the host daemon whose caller set no deadline.
+const callWait = 30 * time.Second
 
-// Host publishes ports through the host daemon of a VM, which listens on
+// Host publishes ports through the host daemon of a VM: a client of the
+// HostPorts service the daemon serves (host/publish), which listens on
 // the host and forwards each connection to the agent on a session stream
-// (ServeForward). The daemon holds a HostPorts stream; publications made
-// while none is connected (containers restarted at boot) are sent when
-// one connects.
+// (portfwd.ServeForward). It remembers every publication in force, so
+// that those made while no daemon is connected (containers restarted at
+// boot), and all of them after the daemon connects again, are published
+// when a session comes up (Connect).
 type Host struct {
-	apiv1.UnimplementedHostPortsServer
 	log *slog.Logger
 
-	mu      sync.Mutex
-	seq     uint64
-	stream  *hostStream
-	active  map[string]*publication
-	waiters map[uint64]chan *apiv1.HostPortReply
+	mu     sync.Mutex
+	client apiv1.HostPortsClient // nil while no daemon is connected
+	active map[string]*publication
 }
 
 type publication struct {
@@ -39,107 +39,162 @@ type publication struct {
 	bound  []*apiv1.PortBinding
 }
 
-// hostStream is one daemon's stream; sends are serialized.
-type hostStream struct {
-	mu sync.Mutex
-	s  apiv1.HostPorts_ServeServer
-}
-
-func (h *hostStream) send(r *apiv1.HostPortRequest) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.s.Send(r)
-}
-
-// NewHost returns a Host publisher.
+// NewHost returns a Host publisher with no daemon connected yet.
 func NewHost(log *slog.Logger) *Host {
-	return &Host{log: log, active: map[string]*publication{}, waiters: map[uint64]chan *apiv1.HostPortReply{}}
+	return &Host{log: log, active: map[string]*publication{}}
 }
 
-// Register serves the HostPorts API on s.
-func (h *Host) Register(s *grpc.Server) { apiv1.RegisterHostPortsServer(s, h) }
-
-// request sends r to the daemon and, unless it is an unpublish, waits
-// for its reply. ok is false when no daemon is connected.
-func (h *Host) request(ctx context.Context, r *apiv1.HostPortRequest) (reply *apiv1.HostPortReply, ok bool, err error) {
-	h.mu.Lock()
-	st := h.stream
-	if st == nil {
-		h.mu.Unlock()
-		return nil, false, nil
+// Connect uses the daemon reached through dial for as long as ctx lasts
+// (one session), publishing again every publication in force. It is
+// what guest/machine has hostlink call for each session.
+func (h *Host) Connect(ctx context.Context, dial hostlink.Dial) {
+	cc, err := hostlink.NewClient(dial)
+	if err != nil {
+		h.log.Error("connect to the host daemon's port service", "err", err)
+		return
 	}
-	h.seq++
-	r.Seq = h.seq
-	ch := make(chan *apiv1.HostPortReply, 1)
-	if r.Op != "unpublish" {
-		h.waiters[r.Seq] = ch
+	defer cc.Close()
+	client := apiv1.NewHostPortsClient(cc)
+	h.mu.Lock()
+	h.client = client
+	type pending struct {
+		id string
+		p  *publication
+	}
+	var again []pending
+	for id, p := range h.active {
+		again = append(again, pending{id, p})
 	}
 	h.mu.Unlock()
 	defer func() {
 		h.mu.Lock()
-		delete(h.waiters, r.Seq)
+		if h.client == client {
+			h.client = nil
+		}
 		h.mu.Unlock()
 	}()
-	if err := st.send(r); err != nil {
-		return nil, false, nil
+	for _, r := range again {
+		bound, err := h.publish(ctx, client, r.id, r.p)
+		if err != nil {
+			if ctx.Err() == nil {
+				h.log.Error("publish ports again on the host", "id", r.id, "err", err)
+			}
+			continue
+		}
+		h.mu.Lock()
+		if h.active[r.id] == r.p {
+			r.p.bound = bound
+		}
+		h.mu.Unlock()
 	}
-	if r.Op == "unpublish" {
-		return nil, true, nil
-	}
-	t := time.NewTimer(replyWait)
-	defer t.Stop()
-	select {
-	case reply := <-ch:
-		return reply, true, nil
-	case <-ctx.Done():
-		return nil, true, ctx.Err()
-	case <-t.C:
-		return nil, true, fmt.Errorf("the host daemon did not answer a port request in %v: %w", replyWait, errdefs.ErrUnavailable)
-	}
+	<-ctx.Done()
 }
 
-// CheckPorts asks the daemon whether the fixed host ports are free.
-func (h *Host) CheckPorts(ports []*apiv1.PortBinding) error {
-	reply, ok, err := h.request(context.Background(), &apiv1.HostPortRequest{Op: "check", Ports: ports})
-	if err != nil || !ok {
-		return err
+// current is the client of the daemon connected now, or nil.
+func (h *Host) current() apiv1.HostPortsClient {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.client
+}
+
+// bounded is ctx with callWait as its deadline when it has none.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
 	}
-	if reply.Error != "" {
-		return fmt.Errorf("%s: %w", reply.Error, errdefs.ErrConflict)
+	return context.WithTimeout(ctx, callWait)
+}
+
+// gone reports an error after which the daemon is taken for not
+// connected: the publication waits for the next session.
+func gone(err error) bool { return errdefs.IsUnavailable(err) }
+
+func (h *Host) publish(ctx context.Context, client apiv1.HostPortsClient, id string, p *publication) ([]*apiv1.PortBinding, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
+	resp, err := client.Publish(ctx, &apiv1.PublishHostPortsRequest{ContainerId: id, Target: p.target.String(), Ports: p.asked})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Ports, nil
+}
+
+// CheckPorts asks the daemon whether the fixed host ports are free; with
+// no daemon connected it cannot know, and says nothing.
+func (h *Host) CheckPorts(ports []*apiv1.PortBinding) error {
+	client := h.current()
+	if client == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callWait)
+	defer cancel()
+	if _, err := client.Check(ctx, &apiv1.CheckHostPortsRequest{Ports: ports}); err != nil && !gone(err) {
+		return err
 	}
 	return nil
 }
 
-// Publish has the daemon listen on ports for id.
+// Publish has the daemon listen on ports for id, within ctx's deadline.
+// With no daemon connected the ports are published when one connects,
+// and Publish returns them as asked.
 func (h *Host) Publish(ctx context.Context, id string, target netip.Addr, _ string, ports []*apiv1.PortBinding) ([]*apiv1.PortBinding, error) {
 	p := &publication{target: target, asked: ports, bound: ports}
 	h.mu.Lock()
 	h.active[id] = p
+	client := h.client
 	h.mu.Unlock()
-	reply, ok, err := h.request(ctx, &apiv1.HostPortRequest{Op: "publish", ContainerId: id, Target: target.String(), Ports: ports})
-	if err == nil && ok && reply.Error != "" {
-		err = fmt.Errorf("%s: %w", reply.Error, errdefs.ErrConflict)
+	if client == nil {
+		return ports, nil
 	}
-	if err != nil {
-		h.Unpublish(id)
+	bound, err := h.publish(ctx, client, id, p)
+	switch {
+	case err == nil:
+	case gone(err):
+		return ports, nil
+	default:
+		h.forget(id, p)
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			// The daemon may have bound the ports as the caller gave
+			// up: have it let go of them.
+			uctx, cancel := context.WithTimeout(context.Background(), callWait)
+			_, _ = client.Unpublish(uctx, &apiv1.UnpublishHostPortsRequest{ContainerId: id})
+			cancel()
+			err = fmt.Errorf("the host daemon did not publish the ports in time: %w", err)
+		}
 		return nil, err
 	}
-	if ok {
-		h.mu.Lock()
-		p.bound = reply.Ports
-		h.mu.Unlock()
+	h.mu.Lock()
+	if h.active[id] == p {
+		p.bound = bound
 	}
-	return p.bound, nil
+	h.mu.Unlock()
+	return bound, nil
 }
 
-// Unpublish closes id's ports on the host.
+// forget drops id's publication p, unless a later one replaced it.
+func (h *Host) forget(id string, p *publication) {
+	h.mu.Lock()
+	if h.active[id] == p {
+		delete(h.active, id)
+	}
+	h.mu.Unlock()
+}
+
+// Unpublish closes id's ports on the host, waiting for the daemon (for a
+// little while) so that they are free when it returns.
 func (h *Host) Unpublish(id string) {
 	h.mu.Lock()
 	_, had := h.active[id]
 	delete(h.active, id)
+	client := h.client
 	h.mu.Unlock()
-	if had {
-		_, _, _ = h.request(context.Background(), &apiv1.HostPortRequest{Op: "unpublish", ContainerId: id})
+	if !had || client == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), callWait)
+	defer cancel()
+	if _, err := client.Unpublish(ctx, &apiv1.UnpublishHostPortsRequest{ContainerId: id}); err != nil && !gone(err) {
+		h.log.Error("unpublish ports on the host", "id", id, "err", err)
 	}
 }
 
@@ -151,56 +206,4 @@ func (h *Host) BoundPorts(id string) []*apiv1.PortBinding {
 		return p.bound
 	}
 	return nil
-}
-
-// Serve is the daemon's stream: it replaces any earlier one, sends every
-// publication in force, then relays replies until the daemon goes.
-func (h *Host) Serve(s apiv1.HostPorts_ServeServer) error {
-	st := &hostStream{s: s}
-	h.mu.Lock()
-	h.stream = st
-	type pending struct {
-		id string
-		p  *publication
-	}
-	var resend []pending
-	for id, p := range h.active {
-		resend = append(resend, pending{id, p})
-	}
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		if h.stream == st {
-			h.stream = nil
-		}
-		h.mu.Unlock()
-	}()
-	for _, r := range resend {
-		go func() {
-			reply, ok, err := h.request(s.Context(), &apiv1.HostPortRequest{Op: "publish", ContainerId: r.id, Target: r.p.target.String(), Ports: r.p.asked})
-			switch {
-			case err != nil || !ok:
-			case reply.Error != "":
-				h.log.Error("publish ports again on the host", "id", r.id, "err", reply.Error)
-			default:
-				h.mu.Lock()
-				r.p.bound = reply.Ports
-				h.mu.Unlock()
-			}
-		}()
-	}
-	for {
-		reply, err := s.Recv()
-		if err != nil {
-			// The daemon went (its session ended): the next one gets
-			// everything again.
-			return nil
-		}
-		h.mu.Lock()
-		ch := h.waiters[reply.Seq]
-		h.mu.Unlock()
-		if ch != nil {
-			ch <- reply
-		}
-	}
 }

@@ -1,7 +1,7 @@
 // Package agentclient is the CLI's gRPC connection to skiff-agent: one
 // lazily dialled client connection and the clients of the agent's
-// services on it (Containers, Images, System, Builder, Volumes, Networks
-// and HostPorts), with the translation of gRPC statuses back into
+// services on it (Containers, Images, System, Builder, Volumes and
+// Networks), with the translation of gRPC statuses back into
 // containerd/errdefs categories (and exit codes) at this edge, the mirror
 // of the agent's guest/api/errstatus. Deciding what to dial, and starting
 // a machine that does not answer, is left to the caller's dial function
@@ -47,7 +47,6 @@ type Client struct {
 	Builder    apiv1.BuilderClient
 	Volumes    apiv1.VolumesClient
 	Networks   apiv1.NetworksClient
-	HostPorts  apiv1.HostPortsClient
 	Events     apiv1.EventsClient
 	Freezer    apiv1.FreezerClient
 
@@ -90,7 +89,6 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Builder = apiv1.NewBuilderClient(conn)
 	c.Volumes = apiv1.NewVolumesClient(conn)
 	c.Networks = apiv1.NewNetworksClient(conn)
-	c.HostPorts = apiv1.NewHostPortsClient(conn)
 	c.Events = apiv1.NewEventsClient(conn)
 	c.Freezer = apiv1.NewFreezerClient(conn)
 	return c, nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/skiffrun/skiff/guest/api/atomicfile"
 	"github.com/skiffrun/skiff/host/agentclient"
+	"github.com/skiffrun/skiff/host/hostsvc"
 	"github.com/skiffrun/skiff/host/relay"
 	"github.com/skiffrun/skiff/platform"
 )
@@ -127,8 +128,8 @@ func RunDaemon(ctx context.Context, o Options, services ...Service) (err error) 
 		run.VMPID, run.Accel, run.CPUs, run.MemoryMiB = ri.PID, ri.Accel, ri.CPUs, ri.MemoryMiB
 	}
 	m.writeState(run)
-	rel := relay.New()
-	sess, err := m.connect(startCtx, vm, rel)
+	rel, svc := relay.New(), hostServices()
+	sess, err := m.connect(startCtx, vm, rel, svc)
 	if err != nil {
 		return fmt.Errorf("%w%s", err, consoleTail(spec.Log, 5))
 	}
@@ -169,7 +170,7 @@ func RunDaemon(ctx context.Context, o Options, services ...Service) (err error) 
 			case <-time.After(100 * time.Millisecond):
 			}
 			rctx, cancel := context.WithTimeout(ctx, vmStartTimeout)
-			sess, err = m.connect(rctx, vm, rel)
+			sess, err = m.connect(rctx, vm, rel, svc)
 			cancel()
 			if err != nil {
 				// A VM that powered off (after Shutdown) is a clean stop.
@@ -186,8 +187,9 @@ func RunDaemon(ctx context.Context, o Options, services ...Service) (err error) 
 }
 
 // connect dials the agent, does the handshake, starts the session, sets
-// the machine's clock, and keeps it set for as long as the session lives.
-func (m *Machine) connect(ctx context.Context, vm platform.Machine, rel *relay.Relay) (*yamux.Session, error) {
+// the machine's clock, and keeps it set for as long as the session lives;
+// the host services (svc) are served on it for as long, too.
+func (m *Machine) connect(ctx context.Context, vm platform.Machine, rel *relay.Relay, svc *hostsvc.Registry) (*yamux.Session, error) {
 	for {
 		conn, err := vm.AgentConn(ctx)
 		if err != nil {
@@ -203,7 +205,7 @@ func (m *Machine) connect(ctx context.Context, vm platform.Machine, rel *relay.R
 		}
 		rel.SetSession(sess)
 		go m.keepTime(sess)
-		go m.publishPorts(sess)
+		go svc.Serve(sess)
 		return sess, nil
 	}
 }

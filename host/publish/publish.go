@@ -1,23 +1,38 @@
 // Package publish is the host side of published ports for a machine in a
-// VM: it listens on the host ports the agent asks for (over the agent's
-// HostPorts stream) and carries each accepted TCP connection, or each UDP
-// client's flow, into the machine on a stream of its own that starts
-// with a forward header; the agent connects it to the container. Owning
-// the session is host/machine's.
+// VM: it serves the HostPorts service the agent calls (over the session,
+// through host/hostsvc), listens on the host ports the agent asks for,
+// and carries each accepted TCP connection, or each UDP client's flow,
+// into the machine on a session stream of its own that starts with a
+// forward header; the agent connects it to the container. The listening
+// itself is guest/api/portfwd's; owning the session, host/machine's.
 package publish
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
+	"net/netip"
 	"strconv"
+
+	"github.com/containerd/errdefs"
+	"google.golang.org/grpc"
 
 	"github.com/skiffrun/skiff/guest/api/portfwd"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/api/wire"
+	"github.com/skiffrun/skiff/host/hostsvc"
 )
+
+// Register serves HostPorts on each session of reg: a session's ports
+// are its own, and closed when it ends (the agent publishes them again
+// on the next).
+func Register(reg *hostsvc.Registry) {
+	reg.RegisterGRPC(func(s *hostsvc.Session, r grpc.ServiceRegistrar) {
+		f := New(s.Open)
+		s.OnClose(f.Close)
+		apiv1.RegisterHostPortsServer(r, &server{f: f})
+	})
+}
 
 // Open opens a new stream into the machine.
 type Open func() (net.Conn, error)
@@ -38,7 +53,8 @@ func New(open Open) *Forwarder {
 func (f *Forwarder) Check(ports []*apiv1.PortBinding) error { return f.ports.Check(ports) }
 
 // Publish listens on ports for container id, forwarding to target (the
-// container's address in the machine). On error nothing stays bound.
+// container's address in the machine). The ports id had are closed
+// first; on error nothing of id stays bound.
 func (f *Forwarder) Publish(id, target string, ports []*apiv1.PortBinding) ([]*apiv1.PortBinding, error) {
 	return f.ports.Publish(id, ports, func(_ context.Context, b *apiv1.PortBinding) (net.Conn, error) {
 		to := net.JoinHostPort(target, strconv.Itoa(int(b.ContainerPort)))
@@ -52,38 +68,40 @@ func (f *Forwarder) Unpublish(id string) { f.ports.Unpublish(id) }
 // Close closes every port.
 func (f *Forwarder) Close() { f.ports.Close() }
 
-// Serve answers the agent's port requests on stream until it ends, then
-// closes every port.
-func (f *Forwarder) Serve(ctx context.Context, stream apiv1.HostPorts_ServeClient) error {
-	defer f.Close()
-	for {
-		req, err := stream.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) || ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		reply := &apiv1.HostPortReply{Seq: req.Seq}
-		switch req.Op {
-		case "publish":
-			bound, err := f.Publish(req.ContainerId, req.Target, req.Ports)
-			if err != nil {
-				reply.Error = err.Error()
-			}
-			reply.Ports = bound
-		case "check":
-			if err := f.Check(req.Ports); err != nil {
-				reply.Error = err.Error()
-			}
-		case "unpublish":
-			f.Unpublish(req.ContainerId)
-			continue
-		default:
-			reply.Error = fmt.Sprintf("unknown port request %q", req.Op)
-		}
-		if err := stream.Send(reply); err != nil {
-			return err
-		}
+// server is HostPorts on a Forwarder. It returns errdefs errors; the
+// session's gRPC server makes them statuses.
+type server struct {
+	apiv1.UnimplementedHostPortsServer
+	f *Forwarder
+}
+
+func (s *server) Check(_ context.Context, req *apiv1.CheckHostPortsRequest) (*apiv1.CheckHostPortsResponse, error) {
+	if err := s.f.Check(req.GetPorts()); err != nil {
+		return nil, err
 	}
+	return &apiv1.CheckHostPortsResponse{}, nil
+}
+
+func (s *server) Publish(ctx context.Context, req *apiv1.PublishHostPortsRequest) (*apiv1.PublishHostPortsResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, fmt.Errorf("publish ports: no container id: %w", errdefs.ErrInvalidArgument)
+	}
+	// The target comes from the machine: an address of it, never a name
+	// the host would resolve.
+	if _, err := netip.ParseAddr(req.GetTarget()); err != nil {
+		return nil, fmt.Errorf("publish ports of %s: target %q is not an IP address: %w", req.GetContainerId(), req.GetTarget(), errdefs.ErrInvalidArgument)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	bound, err := s.f.Publish(req.GetContainerId(), req.GetTarget(), req.GetPorts())
+	if err != nil {
+		return nil, err
+	}
+	return &apiv1.PublishHostPortsResponse{Ports: bound}, nil
+}
+
+func (s *server) Unpublish(_ context.Context, req *apiv1.UnpublishHostPortsRequest) (*apiv1.UnpublishHostPortsResponse, error) {
+	s.f.Unpublish(req.GetContainerId())
+	return &apiv1.UnpublishHostPortsResponse{}, nil
 }
