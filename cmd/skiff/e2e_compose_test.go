@@ -203,7 +203,7 @@ func TestComposeUpPsLogsExecDown(t *testing.T) {
 	}
 
 	// The service's name resolves on the project's network.
-	if out := mustCompose(t, dir, "exec", "-T", "client", "wget", "-q", "-T", "5", "-O", "-", "http://web:8080/"); strings.TrimSpace(out) != "hello from compose" {
+	if out := mustCompose(t, dir, "exec", "-T", "client", "wget", "-q", "-O", "-", "http://web:8080/"); strings.TrimSpace(out) != "hello from compose" {
 		t.Errorf("wget http://web:8080/ from client: %q", out)
 	}
 	// The services share the named volume.

@@ -38,8 +38,9 @@ func (m *Manager) List(req *apiv1.ListContainersRequest) ([]*apiv1.Container, er
 var knownStatus = map[string]bool{"created": true, "restarting": true, "running": true, "removing": true, "paused": true, "exited": true, "dead": true}
 
 // filter compiles docker ps filters: id, name, status, label, exited,
-// ancestor, before, since. Values of one key are alternatives; keys must
-// all match.
+// ancestor, before, since. Values of one key are alternatives, but for
+// label, whose values must all match (as docker's: compose selects a
+// project's service by two labels); keys must all match.
 func (m *Manager) filter(filters map[string]*apiv1.FilterValues) (func(*apiv1.Container) bool, error) {
 	var tests []func(*apiv1.Container) bool
 	for key, fv := range filters {
@@ -102,13 +103,14 @@ func (m *Manager) filter(filters map[string]*apiv1.FilterValues) (func(*apiv1.Co
 		default:
 			return nil, fmt.Errorf("invalid filter %q: use id, name, status, label, exited, ancestor, before or since: %w", key, errdefs.ErrInvalidArgument)
 		}
+		all := key == "label"
 		tests = append(tests, func(r *apiv1.Container) bool {
 			for _, v := range values {
-				if test(r, v) {
-					return true
+				if test(r, v) != all {
+					return !all
 				}
 			}
-			return false
+			return all
 		})
 	}
 	return func(r *apiv1.Container) bool {

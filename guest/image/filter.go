@@ -73,7 +73,7 @@ func (f *listFilter) apply(img *Image) (*Image, bool) {
 	if f.since != nil && !img.Created.After(*f.since) {
 		return nil, false
 	}
-	if len(f.labels) > 0 && !anyLabel(img, f.labels) {
+	if len(f.labels) > 0 && !allLabels(img, f.labels) {
 		return nil, false
 	}
 	if len(f.references) > 0 {
@@ -86,15 +86,17 @@ func (f *listFilter) apply(img *Image) (*Image, bool) {
 	return img, true
 }
 
-func anyLabel(img *Image, filters []string) bool {
+// allLabels reports whether img has every label of filters, as docker's
+// label filter asks.
+func allLabels(img *Image, filters []string) bool {
 	labels := img.Config.GetLabels()
 	for _, l := range filters {
 		k, v, hasValue := strings.Cut(l, "=")
-		if got, ok := labels[k]; ok && (!hasValue || got == v) {
-			return true
+		if got, ok := labels[k]; !ok || (hasValue && got != v) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // matching keeps the refs that match one of the patterns, either by

@@ -355,7 +355,9 @@ func matches(r *record, filters map[string][]string) (bool, error) {
 		if len(vals) == 0 {
 			continue
 		}
-		ok := false
+		// A network matches one of a key's values, but every label
+		// given, as docker's does.
+		ok := key == "label"
 		for _, v := range vals {
 			switch key {
 			case "name":
@@ -367,7 +369,7 @@ func matches(r *record, filters map[string][]string) (bool, error) {
 			case "label":
 				k, want, hasVal := strings.Cut(v, "=")
 				got, has := r.Labels[k]
-				ok = ok || (has && (!hasVal || got == want))
+				ok = ok && has && (!hasVal || got == want)
 			case "type":
 				builtin := r.Name == DefaultName || r.Name == "host" || r.Name == "none"
 				ok = ok || (v == "builtin" && builtin) || (v == "custom" && !builtin)

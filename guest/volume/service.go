@@ -147,14 +147,15 @@ func Filter(filters map[string]*apiv1.FilterValues, prune bool) (func(*apiv1.Vol
 				return false
 			})
 		case "label":
+			// Every label given must match, as docker's.
 			tests = append(tests, func(v *apiv1.Volume) bool {
 				for _, s := range vals {
 					k, val, hasVal := strings.Cut(s, "=")
-					if got, ok := v.Labels[k]; ok && (!hasVal || got == val) {
-						return true
+					if got, ok := v.Labels[k]; !ok || (hasVal && got != val) {
+						return false
 					}
 				}
-				return false
+				return true
 			})
 		case "all":
 			if !prune {

@@ -157,7 +157,7 @@ func TestNetworkAliases(t *testing.T) {
 		t.Fatalf("run client: %v", err)
 	}
 	for _, alias := range []string{"web", "web.internal"} {
-		code, out, err := client.Exec(ctx, []string{"wget", "-q", "-T", "5", "-O", "-", "http://" + alias + ":8080/"}, tcexec.Multiplexed())
+		code, out, err := client.Exec(ctx, []string{"wget", "-q", "-O", "-", "http://" + alias + ":8080/"}, tcexec.Multiplexed())
 		if err != nil {
 			t.Fatal(err)
 		}
