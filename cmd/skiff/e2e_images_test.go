@@ -31,7 +31,7 @@ func startRegistry(t *testing.T, user, password string) string {
 	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
-		t.Skip("docker-registry is not installed (scripts/install-deps)")
+		unmet(t, "docker-registry is not installed (scripts/install-deps)")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -171,7 +171,7 @@ func TestImagesLogin(t *testing.T) {
 
 func TestImagesSkopeoImage(t *testing.T) {
 	if _, err := exec.LookPath("skopeo"); err != nil {
-		t.Skip("skopeo is not installed")
+		unmet(t, "skopeo is not installed")
 	}
 	dockerConfig(t)
 	reg := startRegistry(t, "", "")
@@ -296,7 +296,7 @@ func TestImagesBadInput(t *testing.T) {
 
 func TestImagesBuildahImage(t *testing.T) {
 	if _, err := exec.LookPath("buildah"); err != nil {
-		t.Skip("buildah is not installed")
+		unmet(t, "buildah is not installed")
 	}
 	// buildah wants the auth file it is pointed at to exist.
 	os.WriteFile(filepath.Join(dockerConfig(t), "config.json"), []byte(`{"auths":{}}`), 0o600)

@@ -26,10 +26,10 @@ func TestMachineQEMU(t *testing.T) {
 		qemu = "qemu-system-aarch64"
 	}
 	if _, err := exec.LookPath(qemu); err != nil {
-		t.Skipf("%s is not installed", qemu)
+		unmet(t, "%s is not installed", qemu)
 	}
 	if _, err := os.Stat(filepath.Join(binDir, "vmimage", runtime.GOARCH, "manifest.json")); err != nil {
-		t.Skip("no guest image next to skiff (make vmimage && make build)")
+		unmet(t, "no guest image next to skiff (make vmimage && make build)")
 	}
 	home := t.TempDir()
 	vmEnv := append(os.Environ(), "SKIFF_HOME="+home, "SKIFF_DRIVER=qemu")
@@ -183,7 +183,7 @@ func TestMachineQEMU(t *testing.T) {
 func TestMachineBadInput(t *testing.T) {
 	img := filepath.Join(binDir, "vmimage", runtime.GOARCH)
 	if _, err := os.Stat(filepath.Join(img, "manifest.json")); err != nil {
-		t.Skip("no guest image next to skiff (make vmimage && make build)")
+		unmet(t, "no guest image next to skiff (make vmimage && make build)")
 	}
 	home := t.TempDir()
 	skiff := func(extra []string, args ...string) result {

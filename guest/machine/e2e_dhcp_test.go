@@ -24,7 +24,7 @@ import (
 // the machine does on vmnet's NAT.
 func TestDHCP(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: it creates a network namespace and a veth pair")
+		unmet(t, "needs root: it creates a network namespace and a veth pair")
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

@@ -158,13 +158,13 @@ func newTestVM(t *testing.T, arch string) *testVM {
 	vm := &testVM{arch: arch, dir: t.TempDir(), image: filepath.Join("..", "..", "build", "vmimage", arch)}
 	data, err := os.ReadFile(filepath.Join(vm.image, "manifest.json"))
 	if err != nil {
-		t.Skipf("no vmimage for %s (make vmimage): %v", arch, err)
+		unmet(t, "no vmimage for %s (make vmimage): %v", arch, err)
 	}
 	if err := json.Unmarshal(data, &vm.manifest); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := exec.LookPath(vm.qemu()); err != nil {
-		t.Skipf("%s is not installed (apt-get install qemu-system-x86 qemu-system-arm)", vm.qemu())
+		unmet(t, "%s is not installed (apt-get install qemu-system-x86 qemu-system-arm)", vm.qemu())
 	}
 	if err := os.Truncate(filepath.Join(vm.dir, "data.raw"), 0); err != nil {
 		f, err := os.Create(filepath.Join(vm.dir, "data.raw"))
@@ -399,4 +399,16 @@ func runContainer(ctx context.Context, t *testing.T, c *grpc.ClientConn, args ..
 			return out.String(), m.Exit.Code
 		}
 	}
+}
+
+// unmet fails t for a missing prerequisite, so that a run that cannot
+// test does not pass; only SKIFF_E2E_SKIP=<reason>, set on purpose,
+// skips it instead.
+func unmet(t *testing.T, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if reason := os.Getenv("SKIFF_E2E_SKIP"); reason != "" {
+		t.Skipf("%s; skipped: SKIFF_E2E_SKIP=%s", msg, reason)
+	}
+	t.Fatalf("%s (or set SKIFF_E2E_SKIP=<reason> to skip)", msg)
 }
