@@ -29,15 +29,22 @@ import (
 // with htpasswd basic auth when user is set, and returns its host:port.
 func startRegistry(t *testing.T, user, password string) string {
 	t.Helper()
+	return startRegistryOn(t, "127.0.0.1", user, password)
+}
+
+// startRegistryOn is startRegistry listening on ip (0.0.0.0 for every
+// address of the host), plain HTTP; it returns the listening host:port.
+func startRegistryOn(t *testing.T, ip, user, password string) string {
+	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
 		unmet(t, "docker-registry is not installed (scripts/install-deps)")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
+	addr := net.JoinHostPort(ip, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 	l.Close()
 	dir := t.TempDir()
 	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
@@ -135,6 +142,61 @@ func TestImagesPushPullRun(t *testing.T) {
 		t.Errorf("--pull always: %v", r)
 	}
 	must(t, "rmi", name)
+}
+
+// TestPullInsecureRefused: a plain-HTTP registry that is not on loopback
+// is refused, with advice that names the setting, until the user allows
+// it in $SKIFF_HOME/config.json; then the same pull works.
+func TestPullInsecureRefused(t *testing.T) {
+	dockerConfig(t)
+	ip := hostIPv4(t)
+	_, port, err := net.SplitHostPort(startRegistryOn(t, "0.0.0.0", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Loopback is always allowed plain HTTP: push the image that way.
+	local := net.JoinHostPort("127.0.0.1", port) + "/busybox:plain"
+	must(t, "tag", busybox, local)
+	must(t, "push", local)
+	must(t, "rmi", local)
+
+	reg := net.JoinHostPort(ip, port)
+	name := reg + "/busybox:plain"
+	r := skiff(t, "pull", name)
+	advice := fmt.Sprintf(`if you trust it, add %q to "insecure-registries" in $SKIFF_HOME/config.json`, reg)
+	if r.code != 125 || !strings.Contains(r.stderr, "registry "+reg+" ") || !strings.Contains(r.stderr, advice) {
+		t.Fatalf("pull from a plain-HTTP registry at %s: %v; want exit 125 and %q", reg, r, advice)
+	}
+	if out := must(t, "images", "-q", name); out != "" {
+		t.Errorf("a refused pull stored an image: %q", out)
+	}
+
+	settings := filepath.Join(skiffHome, "config.json")
+	if err := os.WriteFile(settings, fmt.Appendf(nil, `{"insecure-registries": [%q]}`, reg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(settings) })
+	if out := must(t, "pull", name); !strings.Contains(out, "Status: Downloaded newer image for "+name) {
+		t.Errorf("pull once allowed: %s", out)
+	}
+	must(t, "rmi", name)
+}
+
+// hostIPv4 is an address of this host that is not loopback, which the
+// native agent reaches as any other host's.
+func hostIPv4(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+			return n.IP.String()
+		}
+	}
+	unmet(t, "this host has no IPv4 address but loopback")
+	return ""
 }
 
 func TestImagesLogin(t *testing.T) {

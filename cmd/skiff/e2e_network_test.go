@@ -72,8 +72,8 @@ func TestNetworkPublishHTTP(t *testing.T) {
 	if net.ParseIP(ip) == nil {
 		t.Errorf("NetworkSettings.IPAddress = %q, want an address", ip)
 	}
-	if r := skiff(t, "port", name, "443"); r.code == 0 {
-		t.Errorf("skiff port of an unpublished port succeeded: %s", r)
+	if r := skiff(t, "port", name, "443"); r.code == 0 || !strings.Contains(r.stderr, "No public port '443/tcp' published for "+name) {
+		t.Errorf("skiff port of an unpublished port: %s; want it to say no public port 443/tcp", r)
 	}
 }
 
@@ -190,6 +190,43 @@ func TestNetworkUserByName(t *testing.T) {
 	must(t, "network", "disconnect", net1, "e2e-net-client")
 	if r := skiff(t, "exec", "e2e-net-client", "ping", "-c1", "-W2", "e2e-net-db"); r.code == 0 {
 		t.Fatalf("after network disconnect the peer still answers by name: %s", r)
+	}
+}
+
+// TestNetworkCreateRefused: each network create that must fail says why,
+// and leaves no network behind.
+func TestNetworkCreateRefused(t *testing.T) {
+	const taken, wide = "e2e-net-taken", "e2e-net-wide"
+	t.Cleanup(func() {
+		skiff(t, "network", "rm", taken)
+		skiff(t, "network", "rm", wide)
+	})
+	must(t, "network", "create", taken)
+	must(t, "network", "create", "--subnet", "10.213.0.0/16", wide)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"name in use", []string{taken}, "network with name " + taken + " already exists"},
+		{"pre-defined name", []string{"bridge"}, "bridge is a pre-defined network and cannot be created"},
+		{"bad name", []string{"no/slash"}, `invalid network name "no/slash"`},
+		{"unknown driver", []string{"--driver", "overlay", "e2e-net-overlay"}, `network driver "overlay" is not supported: use bridge`},
+		{"bad subnet", []string{"--subnet", "10.1.2.3", "e2e-net-badsub"}, `invalid argument "10.1.2.3" for "--subnet": use an IPv4 subnet in CIDR form`},
+		{"overlapping subnet", []string{"--subnet", "10.213.7.0/24", "e2e-net-overlap"}, "overlaps network " + wide},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := skiff(t, append([]string{"network", "create"}, tc.args...)...)
+			if r.code != 125 || !strings.Contains(r.stderr, tc.want) {
+				t.Fatalf("network create %s: %s; want exit 125 saying %q", strings.Join(tc.args, " "), r, tc.want)
+			}
+			name := tc.args[len(tc.args)-1]
+			if name != taken && name != "bridge" {
+				if r := skiff(t, "network", "inspect", name); r.code == 0 {
+					t.Errorf("the refused create left network %s behind", name)
+				}
+			}
+		})
 	}
 }
 
