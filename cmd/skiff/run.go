@@ -55,6 +55,13 @@ func addCreateFlags(fs *pflag.FlagSet, o *containers.CreateOptions) {
 	fs.StringArrayVar(&o.Mounts, "mount", nil, "Attach a filesystem mount to the container")
 	fs.StringVar(&o.Pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
 	fs.StringVar(&o.Platform, "platform", "", "Set platform if server is multi-platform capable")
+	fs.StringVar(&o.HealthCmd, "health-cmd", "", "Command to run to check health")
+	fs.DurationVar(&o.HealthInterval, "health-interval", 0, "Time between running the check (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&o.HealthTimeout, "health-timeout", 0, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&o.HealthStartPeriod, "health-start-period", 0, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	fs.DurationVar(&o.HealthStartInterval, "health-start-interval", 0, "Time between running the check during the start period (ms|s|m|h) (default 0s)")
+	fs.IntVar(&o.HealthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
+	fs.BoolVar(&o.NoHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
 }
 
 // createArgs fills what the flags cannot: the image, its command, and

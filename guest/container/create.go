@@ -46,6 +46,9 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 			return nil, err
 		}
 	}
+	if cfg.Healthcheck, err = mergeHealthcheck(cfg.Healthcheck, img.Config.GetHealthcheck()); err != nil {
+		return nil, err
+	}
 	path, args, err := command(cfg, img.Config)
 	if err != nil {
 		return nil, err

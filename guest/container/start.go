@@ -159,12 +159,14 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 		go m.copyOutput(c, ex, con, apiv1.StreamKind_STREAM_STDOUT)
 	}
 	c.run = ex
+	prevHealth := rec.State.GetHealth()
 	rec.State = &apiv1.ContainerState{
 		Status:    "running",
 		Running:   true,
 		Pid:       int32(proc.Pid()),
 		StartedAt: ex.started.UnixNano(),
 	}
+	m.startHealth(c, ex, prevHealth)
 	if err := c.save(); err != nil {
 		m.log.Error("save container state", "id", rec.Id, "err", err)
 	}
@@ -263,6 +265,7 @@ func (m *Manager) monitor(c *ctr, ex *execution) {
 		OomKilled:  oom,
 		StartedAt:  rec.State.StartedAt,
 		FinishedAt: now.UnixNano(),
+		Health:     stoppedHealth(rec.State.GetHealth()),
 	}
 	c.run = nil
 	c.exits++

@@ -50,6 +50,7 @@ func parseConfig(data []byte) (*imageConfig, error) {
 			Volumes:      slices.Sorted(maps.Keys(c.Volumes)),
 			StopSignal:   c.StopSignal,
 			Labels:       c.Labels,
+			Healthcheck:  healthConfig(c.Healthcheck),
 		},
 	}
 	for _, d := range cf.RootFS.DiffIDs {
@@ -59,6 +60,20 @@ func parseConfig(data []byte) (*imageConfig, error) {
 		ic.diffIDs = append(ic.diffIDs, d.String())
 	}
 	return ic, nil
+}
+
+// healthConfig is an image's HEALTHCHECK in the agent's terms.
+func healthConfig(h *v1.HealthConfig) *apiv1.HealthConfig {
+	if h == nil {
+		return nil
+	}
+	return &apiv1.HealthConfig{
+		Test:        h.Test,
+		Interval:    int64(h.Interval),
+		Timeout:     int64(h.Timeout),
+		StartPeriod: int64(h.StartPeriod),
+		Retries:     int32(h.Retries),
+	}
 }
 
 // chainIDs computes the chain ID of each layer, as docker and the OCI

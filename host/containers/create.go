@@ -92,6 +92,8 @@ type CreateOptions struct {
 	Mounts    []string
 	AgentPath AgentPath
 
+	HealthOptions
+
 	Pull     string
 	Platform string
 	// Registry resolves credentials when the image must be pulled.
@@ -129,6 +131,9 @@ func (o *CreateOptions) Request() (*apiv1.CreateContainerRequest, error) {
 		return nil, err
 	}
 	if cfg.StopSignal, err = opts.Signal("stop-signal", o.StopSignal); err != nil {
+		return nil, err
+	}
+	if cfg.Healthcheck, err = o.healthConfig(); err != nil {
 		return nil, err
 	}
 	host, err := o.hostConfig()

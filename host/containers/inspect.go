@@ -47,6 +47,7 @@ type InspectState struct {
 	Error      string
 	StartedAt  string
 	FinishedAt string
+	Health     *InspectHealth `json:",omitempty"`
 }
 
 // InspectRestartPolicy is docker's HostConfig.RestartPolicy.
@@ -104,8 +105,9 @@ type InspectConfig struct {
 	WorkingDir  string
 	Entrypoint  []string
 	Labels      map[string]string
-	StopSignal  string `json:",omitempty"`
-	StopTimeout *int   `json:",omitempty"`
+	StopSignal  string              `json:",omitempty"`
+	StopTimeout *int                `json:",omitempty"`
+	Healthcheck *InspectHealthcheck `json:",omitempty"`
 	// Volumes are the anonymous volume paths (-v /path).
 	Volumes map[string]struct{} `json:",omitempty"`
 	// ExposedPorts are "port/proto" keys, the image's and --expose's.
@@ -132,6 +134,7 @@ func NewInspect(c *apiv1.Container) Inspect {
 			Error:      st.GetError(),
 			StartedAt:  format.RFC3339Nano(format.Time(st.GetStartedAt())),
 			FinishedAt: format.RFC3339Nano(format.Time(st.GetFinishedAt())),
+			Health:     inspectHealth(st.GetHealth()),
 		},
 		Image:          c.GetImageId(),
 		ResolvConfPath: c.GetResolvConfPath(),
@@ -168,18 +171,19 @@ func NewInspect(c *apiv1.Container) Inspect {
 		},
 		Mounts: inspectMounts(c.GetMounts()),
 		Config: InspectConfig{
-			Hostname:   cfg.GetHostname(),
-			User:       cfg.GetUser(),
-			Tty:        cfg.GetTty(),
-			OpenStdin:  cfg.GetOpenStdin(),
-			StdinOnce:  cfg.GetStdinOnce(),
-			Env:        cfg.GetEnv(),
-			Cmd:        cfg.GetCmd(),
-			Image:      cfg.GetImage(),
-			WorkingDir: cfg.GetWorkingDir(),
-			Entrypoint: cfg.GetEntrypoint(),
-			Labels:     nonNilMap(cfg.GetLabels()),
-			StopSignal: cfg.GetStopSignal(),
+			Hostname:    cfg.GetHostname(),
+			User:        cfg.GetUser(),
+			Tty:         cfg.GetTty(),
+			OpenStdin:   cfg.GetOpenStdin(),
+			StdinOnce:   cfg.GetStdinOnce(),
+			Env:         cfg.GetEnv(),
+			Cmd:         cfg.GetCmd(),
+			Image:       cfg.GetImage(),
+			WorkingDir:  cfg.GetWorkingDir(),
+			Entrypoint:  cfg.GetEntrypoint(),
+			Labels:      nonNilMap(cfg.GetLabels()),
+			StopSignal:  cfg.GetStopSignal(),
+			Healthcheck: inspectHealthcheck(cfg.GetHealthcheck()),
 		},
 	}
 	if out.HostConfig.RestartPolicy.Name == "" {

@@ -136,7 +136,7 @@ func StatusText(st *apiv1.ContainerState, now time.Time) string {
 	case st.GetPaused() || st.GetStatus() == "paused":
 		return fmt.Sprintf("Up %s (Paused)", format.Since(started, now))
 	case st.GetRunning() || st.GetStatus() == "running":
-		return "Up " + format.Since(started, now)
+		return "Up " + format.Since(started, now) + healthSuffix(st.GetHealth())
 	case st.GetStatus() == "removing":
 		return "Removal In Progress"
 	case st.GetDead() || st.GetStatus() == "dead":

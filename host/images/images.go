@@ -247,7 +247,18 @@ type InspectConfig struct {
 	Volumes      map[string]struct{} `json:",omitempty"`
 	WorkingDir   string
 	Labels       map[string]string
-	StopSignal   string `json:",omitempty"`
+	StopSignal   string              `json:",omitempty"`
+	Healthcheck  *InspectHealthcheck `json:",omitempty"`
+}
+
+// InspectHealthcheck is docker's image Config.Healthcheck, durations in
+// nanoseconds.
+type InspectHealthcheck struct {
+	Test        []string      `json:",omitempty"`
+	Interval    time.Duration `json:",omitempty"`
+	Timeout     time.Duration `json:",omitempty"`
+	StartPeriod time.Duration `json:",omitempty"`
+	Retries     int           `json:",omitempty"`
 }
 
 // InspectRootFS is docker's RootFS.
@@ -280,6 +291,15 @@ func NewInspect(img *apiv1.Image) Inspect {
 			StopSignal:   cfg.GetStopSignal(),
 		},
 		RootFS: InspectRootFS{Type: "layers", Layers: nonNil(img.GetLayers())},
+	}
+	if hc := cfg.GetHealthcheck(); hc != nil {
+		out.Config.Healthcheck = &InspectHealthcheck{
+			Test:        hc.GetTest(),
+			Interval:    time.Duration(hc.GetInterval()),
+			Timeout:     time.Duration(hc.GetTimeout()),
+			StartPeriod: time.Duration(hc.GetStartPeriod()),
+			Retries:     int(hc.GetRetries()),
+		}
 	}
 	return out
 }

@@ -340,6 +340,8 @@ type ContainerConfig struct {
 	// stop_timeout in seconds; negative means the default (10).
 	StopTimeout    int32 `protobuf:"varint,14,opt,name=stop_timeout,json=stopTimeout,proto3" json:"stop_timeout,omitempty"`
 	StopTimeoutSet bool  `protobuf:"varint,15,opt,name=stop_timeout_set,json=stopTimeoutSet,proto3" json:"stop_timeout_set,omitempty"`
+	// healthcheck overrides the image's; unset inherits it.
+	Healthcheck *HealthConfig `protobuf:"bytes,16,opt,name=healthcheck,proto3" json:"healthcheck,omitempty"`
 	// Volumes (30-39).
 	// volumes are paths that get a new anonymous volume each (-v /path);
 	// the image's VOLUMEs are added at create.
@@ -485,6 +487,13 @@ func (x *ContainerConfig) GetStopTimeoutSet() bool {
 		return x.StopTimeoutSet
 	}
 	return false
+}
+
+func (x *ContainerConfig) GetHealthcheck() *HealthConfig {
+	if x != nil {
+		return x.Healthcheck
+	}
+	return nil
 }
 
 func (x *ContainerConfig) GetVolumes() []string {
@@ -886,7 +895,9 @@ type ContainerState struct {
 	// started_at in nanoseconds since the Unix epoch; 0 when unset.
 	StartedAt int64 `protobuf:"varint,10,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// finished_at in nanoseconds since the Unix epoch; 0 when unset.
-	FinishedAt    int64 `protobuf:"varint,11,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	FinishedAt int64 `protobuf:"varint,11,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// health is set for a container with a health check.
+	Health        *Health `protobuf:"bytes,12,opt,name=health,proto3" json:"health,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -996,6 +1007,13 @@ func (x *ContainerState) GetFinishedAt() int64 {
 		return x.FinishedAt
 	}
 	return 0
+}
+
+func (x *ContainerState) GetHealth() *Health {
+	if x != nil {
+		return x.Health
+	}
+	return nil
 }
 
 type Container struct {
@@ -3592,6 +3610,7 @@ type ImageConfig struct {
 	Volumes       []string               `protobuf:"bytes,7,rep,name=volumes,proto3" json:"volumes,omitempty"`
 	StopSignal    string                 `protobuf:"bytes,8,opt,name=stop_signal,json=stopSignal,proto3" json:"stop_signal,omitempty"`
 	Labels        map[string]string      `protobuf:"bytes,9,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Healthcheck   *HealthConfig          `protobuf:"bytes,10,opt,name=healthcheck,proto3" json:"healthcheck,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3685,6 +3704,13 @@ func (x *ImageConfig) GetStopSignal() string {
 func (x *ImageConfig) GetLabels() map[string]string {
 	if x != nil {
 		return x.Labels
+	}
+	return nil
+}
+
+func (x *ImageConfig) GetHealthcheck() *HealthConfig {
+	if x != nil {
+		return x.Healthcheck
 	}
 	return nil
 }
@@ -4441,7 +4467,7 @@ var File_agent_proto protoreflect.FileDescriptor
 
 const file_agent_proto_rawDesc = "" +
 	"\n" +
-	"\vagent.proto\x12\x0eskiff.agent.v1\x1a\x11netsettings.proto\x1a\vmount.proto\" \n" +
+	"\vagent.proto\x12\x0eskiff.agent.v1\x1a\x11netsettings.proto\x1a\vmount.proto\x1a\fhealth.proto\" \n" +
 	"\n" +
 	"ExitStatus\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\"\a\n" +
@@ -4454,7 +4480,7 @@ const file_agent_proto_rawDesc = "" +
 	"\x04hard\x18\x03 \x01(\x03R\x04hard\"S\n" +
 	"\rRestartPolicy\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
-	"\x13maximum_retry_count\x18\x02 \x01(\x05R\x11maximumRetryCount\"\xe0\x04\n" +
+	"\x13maximum_retry_count\x18\x02 \x01(\x05R\x11maximumRetryCount\"\xa0\x05\n" +
 	"\x0fContainerConfig\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x1e\n" +
 	"\n" +
@@ -4477,7 +4503,8 @@ const file_agent_proto_rawDesc = "" +
 	"\vstop_signal\x18\r \x01(\tR\n" +
 	"stopSignal\x12!\n" +
 	"\fstop_timeout\x18\x0e \x01(\x05R\vstopTimeout\x12(\n" +
-	"\x10stop_timeout_set\x18\x0f \x01(\bR\x0estopTimeoutSet\x12\x18\n" +
+	"\x10stop_timeout_set\x18\x0f \x01(\bR\x0estopTimeoutSet\x12>\n" +
+	"\vhealthcheck\x18\x10 \x01(\v2\x1c.skiff.agent.v1.HealthConfigR\vhealthcheck\x12\x18\n" +
 	"\avolumes\x18\x1e \x03(\tR\avolumes\x12#\n" +
 	"\rexposed_ports\x18( \x03(\tR\fexposedPorts\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
@@ -4532,7 +4559,7 @@ const file_agent_proto_rawDesc = "" +
 	"\bplatform\x18\x05 \x01(\tR\bplatform\"E\n" +
 	"\x17CreateContainerResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
-	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"\xb2\x02\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"\xe2\x02\n" +
 	"\x0eContainerState\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x18\n" +
 	"\arunning\x18\x02 \x01(\bR\arunning\x12\x16\n" +
@@ -4550,7 +4577,8 @@ const file_agent_proto_rawDesc = "" +
 	"started_at\x18\n" +
 	" \x01(\x03R\tstartedAt\x12\x1f\n" +
 	"\vfinished_at\x18\v \x01(\x03R\n" +
-	"finishedAt\"\xd7\x05\n" +
+	"finishedAt\x12.\n" +
+	"\x06health\x18\f \x01(\v2\x16.skiff.agent.v1.HealthR\x06health\"\xd7\x05\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
@@ -4744,7 +4772,7 @@ const file_agent_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x16\n" +
 	"\x06loaded\x18\x02 \x03(\tR\x06loaded\"\x1c\n" +
 	"\bImageRef\x12\x10\n" +
-	"\x03ref\x18\x01 \x01(\tR\x03ref\"\xe2\x02\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"\xa2\x03\n" +
 	"\vImageConfig\x12\x1e\n" +
 	"\n" +
 	"entrypoint\x18\x01 \x03(\tR\n" +
@@ -4758,7 +4786,9 @@ const file_agent_proto_rawDesc = "" +
 	"\avolumes\x18\a \x03(\tR\avolumes\x12\x1f\n" +
 	"\vstop_signal\x18\b \x01(\tR\n" +
 	"stopSignal\x12?\n" +
-	"\x06labels\x18\t \x03(\v2'.skiff.agent.v1.ImageConfig.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\t \x03(\v2'.skiff.agent.v1.ImageConfig.LabelsEntryR\x06labels\x12>\n" +
+	"\vhealthcheck\x18\n" +
+	" \x01(\v2\x1c.skiff.agent.v1.HealthConfigR\vhealthcheck\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\x02\n" +
@@ -4953,114 +4983,119 @@ var file_agent_proto_goTypes = []any{
 	nil,                             // 65: skiff.agent.v1.PruneImagesRequest.FiltersEntry
 	nil,                             // 66: skiff.agent.v1.ImageConfig.LabelsEntry
 	nil,                             // 67: skiff.agent.v1.ListImagesRequest.FiltersEntry
-	(*Mount)(nil),                   // 68: skiff.agent.v1.Mount
-	(*PortBinding)(nil),             // 69: skiff.agent.v1.PortBinding
-	(*MountPoint)(nil),              // 70: skiff.agent.v1.MountPoint
-	(*NetworkSettings)(nil),         // 71: skiff.agent.v1.NetworkSettings
+	(*HealthConfig)(nil),            // 68: skiff.agent.v1.HealthConfig
+	(*Mount)(nil),                   // 69: skiff.agent.v1.Mount
+	(*PortBinding)(nil),             // 70: skiff.agent.v1.PortBinding
+	(*Health)(nil),                  // 71: skiff.agent.v1.Health
+	(*MountPoint)(nil),              // 72: skiff.agent.v1.MountPoint
+	(*NetworkSettings)(nil),         // 73: skiff.agent.v1.NetworkSettings
 }
 var file_agent_proto_depIdxs = []int32{
 	61, // 0: skiff.agent.v1.ContainerConfig.labels:type_name -> skiff.agent.v1.ContainerConfig.LabelsEntry
-	4,  // 1: skiff.agent.v1.HostConfig.ulimits:type_name -> skiff.agent.v1.Ulimit
-	5,  // 2: skiff.agent.v1.HostConfig.restart_policy:type_name -> skiff.agent.v1.RestartPolicy
-	62, // 3: skiff.agent.v1.HostConfig.sysctls:type_name -> skiff.agent.v1.HostConfig.SysctlsEntry
-	68, // 4: skiff.agent.v1.HostConfig.mounts:type_name -> skiff.agent.v1.Mount
-	69, // 5: skiff.agent.v1.HostConfig.port_bindings:type_name -> skiff.agent.v1.PortBinding
-	6,  // 6: skiff.agent.v1.CreateContainerRequest.config:type_name -> skiff.agent.v1.ContainerConfig
-	7,  // 7: skiff.agent.v1.CreateContainerRequest.host_config:type_name -> skiff.agent.v1.HostConfig
-	6,  // 8: skiff.agent.v1.Container.config:type_name -> skiff.agent.v1.ContainerConfig
-	7,  // 9: skiff.agent.v1.Container.host_config:type_name -> skiff.agent.v1.HostConfig
-	10, // 10: skiff.agent.v1.Container.state:type_name -> skiff.agent.v1.ContainerState
-	70, // 11: skiff.agent.v1.Container.mounts:type_name -> skiff.agent.v1.MountPoint
-	71, // 12: skiff.agent.v1.Container.network_settings:type_name -> skiff.agent.v1.NetworkSettings
-	12, // 13: skiff.agent.v1.AttachStart.size:type_name -> skiff.agent.v1.Resize
-	12, // 14: skiff.agent.v1.ExecStart.size:type_name -> skiff.agent.v1.Resize
-	13, // 15: skiff.agent.v1.StreamInput.attach:type_name -> skiff.agent.v1.AttachStart
-	14, // 16: skiff.agent.v1.StreamInput.exec:type_name -> skiff.agent.v1.ExecStart
-	12, // 17: skiff.agent.v1.StreamInput.resize:type_name -> skiff.agent.v1.Resize
-	0,  // 18: skiff.agent.v1.Output.stream:type_name -> skiff.agent.v1.StreamKind
-	16, // 19: skiff.agent.v1.StreamOutput.output:type_name -> skiff.agent.v1.Output
-	17, // 20: skiff.agent.v1.StreamOutput.exit:type_name -> skiff.agent.v1.Exit
-	63, // 21: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
-	11, // 22: skiff.agent.v1.ListContainersResponse.containers:type_name -> skiff.agent.v1.Container
-	30, // 23: skiff.agent.v1.TopResponse.processes:type_name -> skiff.agent.v1.ProcessRow
-	64, // 24: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
-	0,  // 25: skiff.agent.v1.LogEntry.stream:type_name -> skiff.agent.v1.StreamKind
-	35, // 26: skiff.agent.v1.RegistryOptions.auth:type_name -> skiff.agent.v1.RegistryAuth
-	36, // 27: skiff.agent.v1.PullRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
-	36, // 28: skiff.agent.v1.PushRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
-	42, // 29: skiff.agent.v1.ImportChunk.options:type_name -> skiff.agent.v1.ImportOptions
-	65, // 30: skiff.agent.v1.PruneImagesRequest.filters:type_name -> skiff.agent.v1.PruneImagesRequest.FiltersEntry
-	66, // 31: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
-	50, // 32: skiff.agent.v1.Image.config:type_name -> skiff.agent.v1.ImageConfig
-	67, // 33: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
-	51, // 34: skiff.agent.v1.ListImagesResponse.images:type_name -> skiff.agent.v1.Image
-	26, // 35: skiff.agent.v1.ListContainersRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 36: skiff.agent.v1.PruneRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 37: skiff.agent.v1.PruneImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	26, // 38: skiff.agent.v1.ListImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
-	8,  // 39: skiff.agent.v1.Containers.Create:input_type -> skiff.agent.v1.CreateContainerRequest
-	3,  // 40: skiff.agent.v1.Containers.Start:input_type -> skiff.agent.v1.ContainerRef
-	15, // 41: skiff.agent.v1.Containers.Attach:input_type -> skiff.agent.v1.StreamInput
-	15, // 42: skiff.agent.v1.Containers.Exec:input_type -> skiff.agent.v1.StreamInput
-	19, // 43: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
-	21, // 44: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
-	22, // 45: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
-	21, // 46: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
-	23, // 47: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
-	24, // 48: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
-	25, // 49: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
-	3,  // 50: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
-	28, // 51: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
-	31, // 52: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
-	33, // 53: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
-	47, // 54: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
-	52, // 55: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
-	49, // 56: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
-	54, // 57: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
-	55, // 58: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
-	37, // 59: skiff.agent.v1.Images.Pull:input_type -> skiff.agent.v1.PullRequest
-	38, // 60: skiff.agent.v1.Images.Push:input_type -> skiff.agent.v1.PushRequest
-	40, // 61: skiff.agent.v1.Images.Save:input_type -> skiff.agent.v1.SaveRequest
-	43, // 62: skiff.agent.v1.Images.Import:input_type -> skiff.agent.v1.ImportChunk
-	45, // 63: skiff.agent.v1.Images.Prune:input_type -> skiff.agent.v1.PruneImagesRequest
-	2,  // 64: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
-	2,  // 65: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
-	2,  // 66: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
-	57, // 67: skiff.agent.v1.System.SetTime:input_type -> skiff.agent.v1.SetTimeRequest
-	9,  // 68: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
-	2,  // 69: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
-	18, // 70: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
-	18, // 71: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
-	20, // 72: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
-	2,  // 73: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
-	2,  // 74: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
-	2,  // 75: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
-	2,  // 76: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
-	2,  // 77: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
-	27, // 78: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
-	11, // 79: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
-	29, // 80: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
-	32, // 81: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
-	34, // 82: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
-	48, // 83: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
-	53, // 84: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
-	51, // 85: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
-	2,  // 86: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
-	56, // 87: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
-	39, // 88: skiff.agent.v1.Images.Pull:output_type -> skiff.agent.v1.PullProgress
-	39, // 89: skiff.agent.v1.Images.Push:output_type -> skiff.agent.v1.PullProgress
-	41, // 90: skiff.agent.v1.Images.Save:output_type -> skiff.agent.v1.SaveChunk
-	44, // 91: skiff.agent.v1.Images.Import:output_type -> skiff.agent.v1.ImportResponse
-	46, // 92: skiff.agent.v1.Images.Prune:output_type -> skiff.agent.v1.PruneImagesResponse
-	59, // 93: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
-	60, // 94: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
-	2,  // 95: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
-	58, // 96: skiff.agent.v1.System.SetTime:output_type -> skiff.agent.v1.SetTimeResponse
-	68, // [68:97] is the sub-list for method output_type
-	39, // [39:68] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	68, // 1: skiff.agent.v1.ContainerConfig.healthcheck:type_name -> skiff.agent.v1.HealthConfig
+	4,  // 2: skiff.agent.v1.HostConfig.ulimits:type_name -> skiff.agent.v1.Ulimit
+	5,  // 3: skiff.agent.v1.HostConfig.restart_policy:type_name -> skiff.agent.v1.RestartPolicy
+	62, // 4: skiff.agent.v1.HostConfig.sysctls:type_name -> skiff.agent.v1.HostConfig.SysctlsEntry
+	69, // 5: skiff.agent.v1.HostConfig.mounts:type_name -> skiff.agent.v1.Mount
+	70, // 6: skiff.agent.v1.HostConfig.port_bindings:type_name -> skiff.agent.v1.PortBinding
+	6,  // 7: skiff.agent.v1.CreateContainerRequest.config:type_name -> skiff.agent.v1.ContainerConfig
+	7,  // 8: skiff.agent.v1.CreateContainerRequest.host_config:type_name -> skiff.agent.v1.HostConfig
+	71, // 9: skiff.agent.v1.ContainerState.health:type_name -> skiff.agent.v1.Health
+	6,  // 10: skiff.agent.v1.Container.config:type_name -> skiff.agent.v1.ContainerConfig
+	7,  // 11: skiff.agent.v1.Container.host_config:type_name -> skiff.agent.v1.HostConfig
+	10, // 12: skiff.agent.v1.Container.state:type_name -> skiff.agent.v1.ContainerState
+	72, // 13: skiff.agent.v1.Container.mounts:type_name -> skiff.agent.v1.MountPoint
+	73, // 14: skiff.agent.v1.Container.network_settings:type_name -> skiff.agent.v1.NetworkSettings
+	12, // 15: skiff.agent.v1.AttachStart.size:type_name -> skiff.agent.v1.Resize
+	12, // 16: skiff.agent.v1.ExecStart.size:type_name -> skiff.agent.v1.Resize
+	13, // 17: skiff.agent.v1.StreamInput.attach:type_name -> skiff.agent.v1.AttachStart
+	14, // 18: skiff.agent.v1.StreamInput.exec:type_name -> skiff.agent.v1.ExecStart
+	12, // 19: skiff.agent.v1.StreamInput.resize:type_name -> skiff.agent.v1.Resize
+	0,  // 20: skiff.agent.v1.Output.stream:type_name -> skiff.agent.v1.StreamKind
+	16, // 21: skiff.agent.v1.StreamOutput.output:type_name -> skiff.agent.v1.Output
+	17, // 22: skiff.agent.v1.StreamOutput.exit:type_name -> skiff.agent.v1.Exit
+	63, // 23: skiff.agent.v1.ListContainersRequest.filters:type_name -> skiff.agent.v1.ListContainersRequest.FiltersEntry
+	11, // 24: skiff.agent.v1.ListContainersResponse.containers:type_name -> skiff.agent.v1.Container
+	30, // 25: skiff.agent.v1.TopResponse.processes:type_name -> skiff.agent.v1.ProcessRow
+	64, // 26: skiff.agent.v1.PruneRequest.filters:type_name -> skiff.agent.v1.PruneRequest.FiltersEntry
+	0,  // 27: skiff.agent.v1.LogEntry.stream:type_name -> skiff.agent.v1.StreamKind
+	35, // 28: skiff.agent.v1.RegistryOptions.auth:type_name -> skiff.agent.v1.RegistryAuth
+	36, // 29: skiff.agent.v1.PullRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
+	36, // 30: skiff.agent.v1.PushRequest.registry:type_name -> skiff.agent.v1.RegistryOptions
+	42, // 31: skiff.agent.v1.ImportChunk.options:type_name -> skiff.agent.v1.ImportOptions
+	65, // 32: skiff.agent.v1.PruneImagesRequest.filters:type_name -> skiff.agent.v1.PruneImagesRequest.FiltersEntry
+	66, // 33: skiff.agent.v1.ImageConfig.labels:type_name -> skiff.agent.v1.ImageConfig.LabelsEntry
+	68, // 34: skiff.agent.v1.ImageConfig.healthcheck:type_name -> skiff.agent.v1.HealthConfig
+	50, // 35: skiff.agent.v1.Image.config:type_name -> skiff.agent.v1.ImageConfig
+	67, // 36: skiff.agent.v1.ListImagesRequest.filters:type_name -> skiff.agent.v1.ListImagesRequest.FiltersEntry
+	51, // 37: skiff.agent.v1.ListImagesResponse.images:type_name -> skiff.agent.v1.Image
+	26, // 38: skiff.agent.v1.ListContainersRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 39: skiff.agent.v1.PruneRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 40: skiff.agent.v1.PruneImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	26, // 41: skiff.agent.v1.ListImagesRequest.FiltersEntry.value:type_name -> skiff.agent.v1.FilterValues
+	8,  // 42: skiff.agent.v1.Containers.Create:input_type -> skiff.agent.v1.CreateContainerRequest
+	3,  // 43: skiff.agent.v1.Containers.Start:input_type -> skiff.agent.v1.ContainerRef
+	15, // 44: skiff.agent.v1.Containers.Attach:input_type -> skiff.agent.v1.StreamInput
+	15, // 45: skiff.agent.v1.Containers.Exec:input_type -> skiff.agent.v1.StreamInput
+	19, // 46: skiff.agent.v1.Containers.Wait:input_type -> skiff.agent.v1.WaitRequest
+	21, // 47: skiff.agent.v1.Containers.Stop:input_type -> skiff.agent.v1.StopRequest
+	22, // 48: skiff.agent.v1.Containers.Kill:input_type -> skiff.agent.v1.KillRequest
+	21, // 49: skiff.agent.v1.Containers.Restart:input_type -> skiff.agent.v1.StopRequest
+	23, // 50: skiff.agent.v1.Containers.Remove:input_type -> skiff.agent.v1.RemoveRequest
+	24, // 51: skiff.agent.v1.Containers.Rename:input_type -> skiff.agent.v1.RenameRequest
+	25, // 52: skiff.agent.v1.Containers.List:input_type -> skiff.agent.v1.ListContainersRequest
+	3,  // 53: skiff.agent.v1.Containers.Inspect:input_type -> skiff.agent.v1.ContainerRef
+	28, // 54: skiff.agent.v1.Containers.Top:input_type -> skiff.agent.v1.TopRequest
+	31, // 55: skiff.agent.v1.Containers.Prune:input_type -> skiff.agent.v1.PruneRequest
+	33, // 56: skiff.agent.v1.Containers.Logs:input_type -> skiff.agent.v1.LogsRequest
+	47, // 57: skiff.agent.v1.Images.Load:input_type -> skiff.agent.v1.LoadChunk
+	52, // 58: skiff.agent.v1.Images.List:input_type -> skiff.agent.v1.ListImagesRequest
+	49, // 59: skiff.agent.v1.Images.Inspect:input_type -> skiff.agent.v1.ImageRef
+	54, // 60: skiff.agent.v1.Images.Tag:input_type -> skiff.agent.v1.TagRequest
+	55, // 61: skiff.agent.v1.Images.Remove:input_type -> skiff.agent.v1.RemoveImageRequest
+	37, // 62: skiff.agent.v1.Images.Pull:input_type -> skiff.agent.v1.PullRequest
+	38, // 63: skiff.agent.v1.Images.Push:input_type -> skiff.agent.v1.PushRequest
+	40, // 64: skiff.agent.v1.Images.Save:input_type -> skiff.agent.v1.SaveRequest
+	43, // 65: skiff.agent.v1.Images.Import:input_type -> skiff.agent.v1.ImportChunk
+	45, // 66: skiff.agent.v1.Images.Prune:input_type -> skiff.agent.v1.PruneImagesRequest
+	2,  // 67: skiff.agent.v1.System.Version:input_type -> skiff.agent.v1.Empty
+	2,  // 68: skiff.agent.v1.System.Info:input_type -> skiff.agent.v1.Empty
+	2,  // 69: skiff.agent.v1.System.Shutdown:input_type -> skiff.agent.v1.Empty
+	57, // 70: skiff.agent.v1.System.SetTime:input_type -> skiff.agent.v1.SetTimeRequest
+	9,  // 71: skiff.agent.v1.Containers.Create:output_type -> skiff.agent.v1.CreateContainerResponse
+	2,  // 72: skiff.agent.v1.Containers.Start:output_type -> skiff.agent.v1.Empty
+	18, // 73: skiff.agent.v1.Containers.Attach:output_type -> skiff.agent.v1.StreamOutput
+	18, // 74: skiff.agent.v1.Containers.Exec:output_type -> skiff.agent.v1.StreamOutput
+	20, // 75: skiff.agent.v1.Containers.Wait:output_type -> skiff.agent.v1.WaitResponse
+	2,  // 76: skiff.agent.v1.Containers.Stop:output_type -> skiff.agent.v1.Empty
+	2,  // 77: skiff.agent.v1.Containers.Kill:output_type -> skiff.agent.v1.Empty
+	2,  // 78: skiff.agent.v1.Containers.Restart:output_type -> skiff.agent.v1.Empty
+	2,  // 79: skiff.agent.v1.Containers.Remove:output_type -> skiff.agent.v1.Empty
+	2,  // 80: skiff.agent.v1.Containers.Rename:output_type -> skiff.agent.v1.Empty
+	27, // 81: skiff.agent.v1.Containers.List:output_type -> skiff.agent.v1.ListContainersResponse
+	11, // 82: skiff.agent.v1.Containers.Inspect:output_type -> skiff.agent.v1.Container
+	29, // 83: skiff.agent.v1.Containers.Top:output_type -> skiff.agent.v1.TopResponse
+	32, // 84: skiff.agent.v1.Containers.Prune:output_type -> skiff.agent.v1.PruneResponse
+	34, // 85: skiff.agent.v1.Containers.Logs:output_type -> skiff.agent.v1.LogEntry
+	48, // 86: skiff.agent.v1.Images.Load:output_type -> skiff.agent.v1.LoadProgress
+	53, // 87: skiff.agent.v1.Images.List:output_type -> skiff.agent.v1.ListImagesResponse
+	51, // 88: skiff.agent.v1.Images.Inspect:output_type -> skiff.agent.v1.Image
+	2,  // 89: skiff.agent.v1.Images.Tag:output_type -> skiff.agent.v1.Empty
+	56, // 90: skiff.agent.v1.Images.Remove:output_type -> skiff.agent.v1.RemoveImageResponse
+	39, // 91: skiff.agent.v1.Images.Pull:output_type -> skiff.agent.v1.PullProgress
+	39, // 92: skiff.agent.v1.Images.Push:output_type -> skiff.agent.v1.PullProgress
+	41, // 93: skiff.agent.v1.Images.Save:output_type -> skiff.agent.v1.SaveChunk
+	44, // 94: skiff.agent.v1.Images.Import:output_type -> skiff.agent.v1.ImportResponse
+	46, // 95: skiff.agent.v1.Images.Prune:output_type -> skiff.agent.v1.PruneImagesResponse
+	59, // 96: skiff.agent.v1.System.Version:output_type -> skiff.agent.v1.VersionResponse
+	60, // 97: skiff.agent.v1.System.Info:output_type -> skiff.agent.v1.InfoResponse
+	2,  // 98: skiff.agent.v1.System.Shutdown:output_type -> skiff.agent.v1.Empty
+	58, // 99: skiff.agent.v1.System.SetTime:output_type -> skiff.agent.v1.SetTimeResponse
+	71, // [71:100] is the sub-list for method output_type
+	42, // [42:71] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_agent_proto_init() }
@@ -5070,6 +5105,7 @@ func file_agent_proto_init() {
 	}
 	file_netsettings_proto_init()
 	file_mount_proto_init()
+	file_health_proto_init()
 	file_agent_proto_msgTypes[14].OneofWrappers = []any{
 		(*StreamInput_Attach)(nil),
 		(*StreamInput_Exec)(nil),
