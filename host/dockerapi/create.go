@@ -136,8 +136,13 @@ func createOptions(req *container.CreateRequest, name string, agentPath containe
 }
 
 // publishSpec is one binding as -p text: [ip:][hostPort:]port/proto.
+// Host port 0 is any free port, as docker reads it (testcontainers sends
+// it so).
 func publishSpec(p network.Port, b network.PortBinding) string {
 	ctr := p.String()
+	if b.HostPort == "0" {
+		b.HostPort = ""
+	}
 	switch {
 	case b.HostIP.IsValid() && b.HostIP.Is6():
 		return "[" + b.HostIP.String() + "]:" + b.HostPort + ":" + ctr

@@ -64,6 +64,10 @@ func testMain(m *testing.M) int {
 	// testcontainers' reaper (ryuk) is an image from Docker Hub, which the
 	// tests never reach; each test removes what it made instead.
 	os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	// skiff publishes ports on the host's loopback. testcontainers dials
+	// a bridge gateway instead when it finds /.dockerenv, as on a CI
+	// runner that is itself a container.
+	os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
 	// No ~/.testcontainers.properties or docker context of the user's may
 	// point the tests elsewhere.
 	os.Setenv("HOME", home)
