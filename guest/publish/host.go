@@ -53,7 +53,7 @@ func (h *Host) Connect(ctx context.Context, dial hostlink.Dial) {
 		h.log.Error("connect to the host daemon's port service", "err", err)
 		return
 	}
-	defer cc.Close()
+	defer func() { _ = cc.Close() }()
 	client := apiv1.NewHostPortsClient(cc)
 	h.mu.Lock()
 	h.client = client

@@ -175,7 +175,7 @@ func (r *Registry) Serve(mux Mux) {
 	}
 	cancel()
 	srv.Stop()
-	gl.Close()
+	_ = gl.Close()
 	<-served
 	wg.Wait()
 	sess.close()

@@ -45,7 +45,7 @@ func (p *Ports) Publish(id string, ports []*apiv1.PortBinding, dial BindingDial)
 	defer func() {
 		if retErr != nil {
 			for _, l := range ls {
-				l.Close()
+				_ = l.Close()
 			}
 		}
 	}()
@@ -74,7 +74,7 @@ func (p *Ports) Publish(id string, ports []*apiv1.PortBinding, dial BindingDial)
 	p.mu.Unlock()
 	// A Publish of the same id that ran alongside this one lost.
 	for _, l := range old {
-		l.Close()
+		_ = l.Close()
 	}
 	return bound, nil
 }
@@ -87,7 +87,7 @@ func (p *Ports) Unpublish(id string) {
 	delete(p.byID, id)
 	p.mu.Unlock()
 	for _, l := range ls {
-		l.Close()
+		_ = l.Close()
 	}
 }
 
@@ -99,7 +99,7 @@ func (p *Ports) Close() {
 	p.mu.Unlock()
 	for _, ls := range all {
 		for _, l := range ls {
-			l.Close()
+			_ = l.Close()
 		}
 	}
 }
