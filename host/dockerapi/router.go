@@ -171,6 +171,9 @@ func (s *Server) routes() {
 	s.volumeRoutes()
 	s.networkRoutes()
 	s.handle("POST /build", s.build)
+	s.handle("GET /events", s.streamEvents)
+	s.handle("POST /containers/{id}/pause", s.pauseContainer)
+	s.handle("POST /containers/{id}/unpause", s.pauseContainer)
 	s.handle("POST /session", func(http.ResponseWriter, *http.Request) error {
 		return notFound("skiff has no BuildKit session endpoint; use the classic builder (DOCKER_BUILDKIT=0)")
 	})
@@ -179,11 +182,8 @@ func (s *Server) routes() {
 	})
 	// Endpoints the agent cannot serve yet.
 	for _, e := range []struct{ pattern, what string }{
-		{"GET /events", "events"},
 		{"GET /system/df", "system df"},
 		{"GET /containers/{id}/stats", "container stats"},
-		{"POST /containers/{id}/pause", "container pause"},
-		{"POST /containers/{id}/unpause", "container unpause"},
 		{"POST /containers/{id}/update", "container update"},
 		{"GET /containers/{id}/changes", "container diff"},
 		{"GET /containers/{id}/export", "container export"},
