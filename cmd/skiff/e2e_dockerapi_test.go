@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -394,4 +395,28 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestDockerAPIEventsPause(t *testing.T) {
+	startForDocker(t)
+	for _, c := range dockerCLIs(t) {
+		t.Run(c.name, func(t *testing.T) {
+			name := "e2e-dapi-ev-" + c.name
+			cleanup(t, name)
+			since := strconv.FormatInt(time.Now().Unix()-1, 10)
+			c.must(t, "run", "-d", "--name", name, busybox, "sleep", "300")
+			c.must(t, "pause", name)
+			if st := c.must(t, "inspect", "-f", "{{.State.Status}}", name); st != "paused" {
+				t.Errorf("after pause: %q", st)
+			}
+			c.must(t, "unpause", name)
+			until := strconv.FormatInt(time.Now().Unix()+1, 10)
+			got := c.must(t, "events", "--since", since, "--until", until, "--filter", "container="+name, "--format", "{{.Action}}")
+			for _, want := range []string{"create", "start", "pause", "unpause"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("events lack %s: %q", want, got)
+				}
+			}
+		})
+	}
 }
