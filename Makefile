@@ -85,10 +85,17 @@ bin/docker-compose: go-clients
 	@cmp -s build/clients/docker-compose $@ || { cp build/clients/docker-compose $@.tmp && mv $@.tmp $@ && echo "$@"; }
 
 # The machine's kernel + initramfs per architecture, in build/vmimage/<arch>/
-# (needs apt and dpkg-deb, depmod from kmod; .debs are kept in build/vmimage/debs).
-.PHONY: vmimage
+# (needs apt and dpkg-deb; .debs are kept in build/vmimage/debs). The kernel
+# is built from Debian's linux-source-6.1 with vmimage/kernel/*.config (bc,
+# bison, flex, libelf-dev, gcc-aarch64-linux-gnu) and kept in build/kernel by
+# the hash of its inputs: only the first make vmimage on a machine builds it.
+.PHONY: vmimage kernel
 vmimage: agent images
-	$(GO) run ./vmimage -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs
+	$(GO) run ./vmimage -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs -kernel-dir build/kernel
+
+# Only the kernels (what make vmimage would build or find in build/kernel).
+kernel:
+	$(GO) run ./vmimage -kernel-only -cache build/vmimage/debs -kernel-dir build/kernel
 
 test: unit check-generated lint crosscheck vmimage e2e e2e-machine
 

@@ -19,35 +19,6 @@ type deb struct {
 	name, version, file string
 }
 
-// resolveDepends returns the package that the metapackage meta depends on
-// whose name starts with prefix: linux-image-amd64 → linux-image-6.1.0-NN-amd64.
-func resolveDepends(ctx context.Context, meta, arch, prefix string) (string, error) {
-	out, err := command(ctx, "", "apt-cache", "depends", meta+":"+arch)
-	if err != nil {
-		return "", err
-	}
-	if dep, ok := parseDepends(out, prefix); ok {
-		return dep, nil
-	}
-	return "", fmt.Errorf("apt-cache depends %s:%s names no %s* package", meta, arch, prefix)
-}
-
-// parseDepends finds the first "Depends: <prefix>..." line of apt-cache
-// depends output, without the ":arch" suffix apt adds for foreign
-// architectures.
-func parseDepends(out []byte, prefix string) (string, bool) {
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		dep, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "Depends: ")
-		if !ok || !strings.HasPrefix(dep, prefix) {
-			continue
-		}
-		dep, _, _ = strings.Cut(dep, ":")
-		return dep, true
-	}
-	return "", false
-}
-
 // candidateVersion asks apt which version of pkg it would download.
 func candidateVersion(ctx context.Context, pkg, arch string) (string, error) {
 	out, err := command(ctx, "", "apt-cache", "show", "--no-all-versions", pkg+":"+arch)

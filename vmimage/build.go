@@ -18,17 +18,16 @@ import (
 
 // archInfo is what differs between the architectures.
 type archInfo struct {
-	// kernelMeta is Debian's metapackage of the generic kernel flavour.
-	kernelMeta string
 	// kernelFile is the boot file's name in the output.
 	kernelFile string
-	// unpack turns the package's vmlinuz into kernelFile's content.
+	// unpack turns the kernel build's image (bzImage, Image) into
+	// kernelFile's content.
 	unpack func([]byte) ([]byte, error)
 }
 
 var arches = map[string]archInfo{
-	"amd64": {kernelMeta: "linux-image-amd64", kernelFile: "vmlinux", unpack: kernel.VMLinux},
-	"arm64": {kernelMeta: "linux-image-arm64", kernelFile: "Image", unpack: kernel.Image},
+	"amd64": {kernelFile: "vmlinux", unpack: kernel.VMLinux},
+	"arm64": {kernelFile: "Image", unpack: kernel.Image},
 }
 
 // mkfsPackages hold mkfs.ext4 and the libraries it loads. Which library
@@ -40,11 +39,11 @@ var mkfsPackages = []string{"e2fsprogs", "libext2fs2", "libcom-err2", "libblkid1
 type Manifest struct {
 	Arch          string `json:"arch"`
 	KernelVersion string `json:"kernel_version"`
-	// KernelPackage is the Debian package and version the kernel and
-	// modules come from.
+	// KernelPackage is the Debian source package and version the kernel
+	// is built from.
 	KernelPackage string   `json:"kernel_package"`
 	Kernel        FileInfo `json:"kernel"`
-	// BzImage is the package's own compressed kernel, shipped on amd64
+	// BzImage is the compressed kernel, shipped on amd64
 	// for Virtualization.framework on Intel Macs, which boots that format
 	// and not a vmlinux.
 	BzImage   *FileInfo `json:"bzimage,omitempty"`
@@ -68,6 +67,8 @@ const bzImageFile = "vmlinuz"
 
 type buildPaths struct {
 	agent, image, out, cache string
+	// kernel is where kernels are built and kept (buildKernel).
+	kernel string
 }
 
 func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err error) {
@@ -86,35 +87,21 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 	}
 	defer os.RemoveAll(work)
 
-	kpkg, err := resolveDepends(ctx, ai.kernelMeta, arch, "linux-image-")
+	k, err := buildKernel(ctx, arch, kernelPaths{debs: p.cache, dir: p.kernel})
 	if err != nil {
 		return nil, err
 	}
-	pkgs := append([]string{kpkg}, mkfsPackages...)
-	debs, err := download(ctx, p.cache, arch, pkgs)
+	kernelBytes, err := ai.unpack(k.image)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("unpack kernel %s: %w", k.release, err)
 	}
-	kroot := filepath.Join(work, "kernel")
-	if err := extractDeb(ctx, debs[0].file, kroot); err != nil {
-		return nil, err
-	}
-	kver := strings.TrimPrefix(kpkg, "linux-image-")
-	vmlinuz, err := os.ReadFile(filepath.Join(kroot, "boot", "vmlinuz-"+kver))
-	if err != nil {
-		return nil, fmt.Errorf("kernel package %s: %w", kpkg, err)
-	}
-	kernelBytes, err := ai.unpack(vmlinuz)
-	if err != nil {
-		return nil, fmt.Errorf("unpack kernel %s: %w", kver, err)
-	}
-	mods, err := moduleEntries(ctx, kroot, kver, wantedModules)
+	debs, err := download(ctx, p.cache, arch, mkfsPackages)
 	if err != nil {
 		return nil, err
 	}
 
 	uroot := filepath.Join(work, "userland")
-	for _, d := range debs[1:] {
+	for _, d := range debs {
 		if err := extractDeb(ctx, d.file, uroot); err != nil {
 			return nil, err
 		}
@@ -126,14 +113,12 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 
 	entries := []cpio.Entry{
 		{Path: "init", Kind: cpio.File, Mode: 0o755, Data: agentBin},
-		// The kernel opens /dev/console for init's stdio; where the console
-		// driver is a module (hvc0) that fails, and Go's runtime then opens
-		// /dev/null for fds 0-2, or dies.
+		// The kernel opens /dev/console for init's stdio; without the node
+		// Go's runtime opens /dev/null for fds 0-2, or dies.
 		{Path: "dev/console", Kind: cpio.CharDev, Mode: 0o600, Major: 5, Minor: 1},
 		{Path: "dev/null", Kind: cpio.CharDev, Mode: 0o666, Major: 1, Minor: 3},
 		{Path: "images/busybox-" + arch + ".tar", Kind: cpio.File, Mode: 0o644, Data: image},
 	}
-	entries = append(entries, mods...)
 	entries = append(entries, mkfs...)
 	initramfs, err := archive(entries)
 	if err != nil {
@@ -142,8 +127,8 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 
 	m := &Manifest{
 		Arch:          arch,
-		KernelVersion: kver,
-		KernelPackage: kpkg + " " + debs[0].version,
+		KernelVersion: k.release,
+		KernelPackage: k.source,
 		Kernel:        fileInfo(ai.kernelFile, kernelBytes),
 		Initramfs:     fileInfo(initramfsFile, initramfs),
 	}
@@ -152,12 +137,12 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 		data []byte
 	}{{ai.kernelFile, kernelBytes}, {initramfsFile, initramfs}}
 	if arch == "amd64" {
-		bz := fileInfo(bzImageFile, vmlinuz)
+		bz := fileInfo(bzImageFile, k.image)
 		m.BzImage = &bz
 		files = append(files, struct {
 			name string
 			data []byte
-		}{bzImageFile, vmlinuz})
+		}{bzImageFile, k.image})
 	}
 	manifest, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

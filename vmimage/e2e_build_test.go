@@ -13,19 +13,21 @@ import (
 )
 
 // TestBuildIsReproducible builds the amd64 image twice from the same
-// inputs and compares the bytes. It needs apt, dpkg-deb and depmod, and
+// inputs and compares the bytes. It needs apt, dpkg-deb and the kernel's build tools (the kernel is built
+// once and then taken from build/kernel), and
 // the agent and bundled image (make agent images).
 func TestBuildIsReproducible(t *testing.T) {
-	for _, tool := range []string{"apt-get", "dpkg-deb", "depmod"} {
+	for _, tool := range []string{"apt-get", "dpkg-deb", "make", "gcc"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			unmet(t, "%s is not installed", tool)
 		}
 	}
 	root := filepath.Join("..")
 	p := buildPaths{
-		agent: filepath.Join(root, "bin", "skiff-agent-linux-amd64"),
-		image: filepath.Join(root, "build", "images", "busybox-amd64.tar"),
-		cache: filepath.Join(root, "build", "vmimage", "debs"),
+		agent:  filepath.Join(root, "bin", "skiff-agent-linux-amd64"),
+		image:  filepath.Join(root, "build", "images", "busybox-amd64.tar"),
+		cache:  filepath.Join(root, "build", "vmimage", "debs"),
+		kernel: filepath.Join(root, "build", "kernel"),
 	}
 	for _, f := range []string{p.agent, p.image} {
 		if _, err := os.Stat(f); err != nil {

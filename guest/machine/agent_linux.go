@@ -29,6 +29,10 @@ const agentRoot = "/var/lib/skiff"
 // the agent has shut down (System.Shutdown, SIGTERM, the power button);
 // Init then powers the VM off.
 func Run(ctx context.Context) error {
+	phases := bootPhases{agent: uptime()}
+	if stat, err := os.ReadFile("/proc/1/stat"); err == nil {
+		phases.init, _ = procStartTime(stat)
+	}
 	cfg, cmdErr := wire.ParseCmdline(readCmdline())
 	level := slog.LevelInfo
 	if cfg.Debug {
@@ -59,7 +63,10 @@ func Run(ctx context.Context) error {
 	// side by side.
 	var wg sync.WaitGroup
 	var diskErr error
-	wg.Go(func() { diskErr = mountDataDisk(ctx, cfg.Disk, agentRoot, log) })
+	wg.Go(func() {
+		diskErr = mountDataDisk(ctx, cfg.Disk, agentRoot, log)
+		phases.disk = uptime()
+	})
 	wg.Go(func() {
 		if err := configureNetwork(ctx, cfg.Net, cfg.DHCP, cfg.Hostname, log); err != nil {
 			log.Error("configure the network", "err", err)
@@ -83,7 +90,7 @@ func Run(ctx context.Context) error {
 	// session stream (see sessionListener.dispatch).
 	pub, link := publish.NewHost(log), hostlink.New()
 	link.OnSession(pub.Connect)
-	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true, ContainersReady: containersReady,
+	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true,
 		Publisher: pub})
 	if err != nil {
 		return err
@@ -92,7 +99,9 @@ func Run(ctx context.Context) error {
 	lis := newSessionListener()
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(lis) }()
-	fmt.Fprintf(os.Stderr, "skiff-agent: ready (%.3fs after boot)\n", uptime().Seconds())
+	phases.ready = uptime()
+	fmt.Fprintf(os.Stderr, "skiff-agent: boot phases: %s\n", phases)
+	fmt.Fprintf(os.Stderr, "skiff-agent: ready (%.3fs after boot)\n", phases.ready.Seconds())
 	go connectLoop(ctx, cfg.Agent, lis, link, log)
 
 	select {

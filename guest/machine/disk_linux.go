@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -48,10 +47,6 @@ func mountDataDisk(ctx context.Context, disk, dir string, log *slog.Logger) erro
 		}
 		log.Info("formatted the blank data disk", "device", dev, "took", time.Since(start).Round(time.Millisecond))
 	}
-	// PID 1 loads ext4 while the agent starts.
-	if err := waitForFilesystem(ctx, "ext4", time.Minute); err != nil {
-		return fmt.Errorf("mount data disk %s: %w", dev, err)
-	}
 	if err := unix.Mount(dev, dir, "ext4", unix.MS_NOATIME, ""); err != nil {
 		return fmt.Errorf("mount data disk %s on %s: %w", dev, dir, err)
 	}
@@ -72,31 +67,6 @@ func probeDisk(dev string) (diskContent, error) {
 		return 0, fmt.Errorf("read the disk's first %d bytes: %w", diskProbeSize, err)
 	}
 	return classifyDisk(head[:n]), nil
-}
-
-// waitForFilesystem waits until the kernel knows the file system type
-// fstype (its module is loaded).
-func waitForFilesystem(ctx context.Context, fstype string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		data, err := os.ReadFile("/proc/filesystems")
-		if err != nil {
-			return err
-		}
-		for line := range strings.Lines(string(data)) {
-			if f := strings.Fields(line); len(f) > 0 && f[len(f)-1] == fstype {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the kernel has no %s file system after %v", fstype, timeout)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
 }
 
 // waitForFile waits for a device node that a driver is still probing.

@@ -146,6 +146,8 @@ type testVM struct {
 	manifest         struct {
 		Kernel, Initramfs struct{ File string }
 	}
+	// memMiB is the guest's memory; 1024 unless a test sets it.
+	memMiB int
 	cmd    *exec.Cmd
 	exited chan error
 	conn   net.Conn
@@ -155,7 +157,7 @@ type testVM struct {
 
 func newTestVM(t *testing.T, arch string) *testVM {
 	t.Helper()
-	vm := &testVM{arch: arch, dir: t.TempDir(), image: filepath.Join("..", "..", "build", "vmimage", arch)}
+	vm := &testVM{arch: arch, dir: t.TempDir(), image: filepath.Join("..", "..", "build", "vmimage", arch), memMiB: 1024}
 	data, err := os.ReadFile(filepath.Join(vm.image, "manifest.json"))
 	if err != nil {
 		unmet(t, "no vmimage for %s (make vmimage): %v", arch, err)
@@ -205,8 +207,8 @@ func (vm *testVM) args() []string {
 		cmdline += " skiff.debug=1"
 	}
 	dev := "device"
-	a := []string{"-accel", "tcg", "-m", "1024", "-smp", "2", "-nodefaults", "-no-reboot", "-display", "none",
-		"-object", "memory-backend-memfd,id=mem,size=1024M,share=on"}
+	a := []string{"-accel", "tcg", "-m", strconv.Itoa(vm.memMiB), "-smp", "2", "-nodefaults", "-no-reboot", "-display", "none",
+		"-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", vm.memMiB)}
 	if vm.arch == "arm64" {
 		dev = "pci"
 		a = append(a, "-M", "virt,memory-backend=mem", "-cpu", "cortex-a57")
@@ -226,6 +228,7 @@ func (vm *testVM) args() []string {
 		"-device", "virtconsole,chardev=con",
 		"-drive", "if=none,id=data,file="+run("data.raw")+",format=raw",
 		"-device", "virtio-blk-"+dev+",drive=data",
+		"-device", "virtio-balloon-"+dev+",free-page-reporting=on",
 		"-netdev", "user,id=n0", "-device", "virtio-net-"+dev+",netdev=n0")
 }
 

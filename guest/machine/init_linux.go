@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // AgentCommand is the hidden skiff-agent subcommand that PID 1 starts as
@@ -29,35 +27,8 @@ func Init() {
 	if err := mountSystem(); err != nil {
 		fatal(err)
 	}
-	cfg, _ := wire.ParseCmdline(readCmdline()) // the agent reports what is wrong
-	mods, err := openModules(cfg)
-	if err != nil {
-		logf("kernel modules: %v", err)
-	}
-	// The data disk's file system loads beside the devices' drivers (the
-	// two need nothing of each other) and while the agent starts, which
-	// waits for it; then the rest, in the background: requests that run
-	// containers wait for those (containersReady).
-	diskDone := make(chan string, 1)
-	go func() { diskDone <- mods.load(mods.plan.disk, false, cfg.Debug) }()
-	loaded := mods.load(mods.plan.now, false, cfg.Debug)
-	// With console=hvc0, the console exists once virtio_console is loaded.
+	// The kernel has every driver built in: the devices are there.
 	reopenConsole()
-	logf("boot: %s", loaded)
-	laterDone := make(chan struct{})
-	go func() {
-		defer close(laterDone)
-		logf("disk: %s", <-diskDone)
-		logf("later: %s", mods.load(mods.plan.later, true, cfg.Debug))
-	}()
-	go func() {
-		<-laterDone
-		// Every module is loaded: give their memory back.
-		_ = os.RemoveAll("/lib/modules")
-		if err := markContainersReady(); err != nil {
-			logf("%v", err)
-		}
-	}()
 	// Ctrl-Alt-Del should reach the agent as a signal, not reset the VM.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
 	code := superviseAgent()
@@ -192,10 +163,9 @@ func enableControllers(dir string) error {
 	return errors.Join(errs...)
 }
 
-// reopenConsole points stdio at /dev/console, which exists once the
-// console's driver is loaded (console=hvc0 needs virtio_console), and
-// writes what was logged before it. virtio_console registers the console
-// after its module has loaded, when the device has announced its ports:
+// reopenConsole points stdio at /dev/console, and writes what was logged
+// before it. With console=hvc0, virtio_console registers the console when
+// the device has announced its ports, which may come after init starts:
 // until then opening /dev/console fails, so it tries again for a while.
 func reopenConsole() {
 	fd, err := unix.Open("/dev/console", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
@@ -218,7 +188,7 @@ func reopenConsole() {
 }
 
 // earlyLog keeps the lines logged before reopenConsole: until the
-// console's driver is loaded, they would go nowhere.
+// console is open, they would go nowhere.
 var earlyLog struct {
 	sync.Mutex
 	lines   []string

@@ -188,9 +188,10 @@ func Document(spec platform.MachineSpec, h Host) (*ComputeSystem, error) {
 			}},
 			ComputeTopology: &Topology{
 				Memory: &VirtualMachineMemory{
-					SizeInMB:             uint64(spec.MemoryMiB),
-					AllowOvercommit:      true,
-					EnableDeferredCommit: true,
+					SizeInMB:              uint64(spec.MemoryMiB),
+					AllowOvercommit:       true,
+					EnableDeferredCommit:  true,
+					EnableColdDiscardHint: true,
 				},
 				Processor: &VirtualMachineProcessor{Count: uint32(spec.CPUs)},
 			},

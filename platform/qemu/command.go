@@ -177,16 +177,16 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 	}
 	kargs := []string{b.args}
 	if b.serialBus {
-		// hvc0 exists only once the guest has loaded virtio_console; until
-		// then the UART is the console (without one, the guest's init has
-		// no /dev/console and the boot fails), kept in console-early.log.
+		// hvc0 exists only once virtio_console has probed its device;
+		// until then the UART is the console (the kernel's first messages,
+		// a panic before the devices), kept in console-early.log.
 		kargs = []string{"console=ttyS0 " + b.args}
 		a = append(a, "-serial", "file:"+opt(filepath.Join(spec.Dir, "console-early.log")))
 	}
 	if !spec.Debug {
 		kargs = append(kargs, "quiet")
 	}
-	// The guest loads the drivers of the bus its devices are on first.
+	// The bus the guest's devices are on.
 	bus := wire.BusPCI
 	if b.bus == "device" {
 		bus = wire.BusMMIO
@@ -224,6 +224,10 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 			"-device", dev("virtio-blk")+",drive=data",
 		)
 	}
+	// With free page reporting the guest tells QEMU which pages it has
+	// freed and QEMU drops them: the memory a container touched goes back
+	// to the host once it exits. The balloon is never inflated.
+	a = append(a, "-device", dev("virtio-balloon")+",free-page-reporting=on")
 	for i, sh := range spec.Shares {
 		id := "fs" + strconv.Itoa(i)
 		switch sh.Type {

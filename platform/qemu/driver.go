@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"net"
@@ -161,8 +162,10 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 			return nil, fmt.Errorf("virtiofsd for %s: %w; its log is %s", argv[3], err, helperLog.Name())
 		}
 	}
+	var consoleStart int64
 	if f, err := os.OpenFile(spec.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
 		fmt.Fprintf(f, "%s skiff: booting machine %q (%s)\n", time.Now().UTC().Format(time.RFC3339), spec.Name, h.Accel)
+		consoleStart, _ = f.Seek(0, io.SeekEnd)
 		f.Close()
 	}
 	m.qemu = exec.Command(cmd.QEMU[0], cmd.QEMU[1:]...)
@@ -172,7 +175,42 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 		return nil, fmt.Errorf("start %s: %w", cmd.QEMU[0], err)
 	}
 	go m.reap(helperLog.Name())
+	go m.timeBoot(time.Now(), consoleStart)
 	return m, nil
+}
+
+// timeBoot waits for the agent's ready line on the console (written after
+// offset) and adds the boot's host-side phases to the console.
+func (m *machine) timeBoot(launched time.Time, offset int64) {
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for time.Since(launched) < 10*time.Minute {
+		select {
+		case <-m.done:
+			return
+		case <-tick.C:
+		}
+		f, err := os.Open(m.spec.Log)
+		if err != nil {
+			continue
+		}
+		seen := time.Now()
+		data, err := io.ReadAll(io.NewSectionReader(f, offset, 1<<20))
+		f.Close()
+		if err != nil {
+			continue
+		}
+		up, ok := readyUptime(data)
+		if !ok {
+			continue
+		}
+		line := hostPhases(seen.Sub(launched), up)
+		if f, err := os.OpenFile(m.spec.Log, os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
+			fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
+			f.Close()
+		}
+		return
+	}
 }
 
 func startHelper(argv []string, logf *os.File) (*exec.Cmd, error) {

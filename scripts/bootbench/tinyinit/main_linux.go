@@ -7,8 +7,9 @@ import (
 )
 
 func main() {
-	// The console may not exist (console=hvc0 with virtio_console a
-	// module); the marker is a courtesy, the power-off is the signal.
+	// The console may not exist (console=hvc0 on a stock kernel, where
+	// virtio_console is a module); the marker is a courtesy, the
+	// power-off is the signal.
 	if f, err := os.OpenFile("/dev/console", os.O_WRONLY, 0); err == nil {
 		_, _ = f.WriteString("tinyinit: reached userspace\n")
 	}
