@@ -13,9 +13,9 @@ import (
 )
 
 // TestBuildIsReproducible builds the amd64 image twice from the same
-// inputs and compares the bytes. It needs apt, dpkg-deb and the kernel's build tools (the kernel is built
-// once and then taken from build/kernel), and
-// the agent and bundled image (make agent images).
+// inputs and compares the bytes. It needs apt, dpkg-deb, the kernel's
+// build tools (the kernel is built once, then taken from build/kernel),
+// and the agent and bundled image (make agent images).
 func TestBuildIsReproducible(t *testing.T) {
 	for _, tool := range []string{"apt-get", "dpkg-deb", "make", "gcc"} {
 		if _, err := exec.LookPath(tool); err != nil {

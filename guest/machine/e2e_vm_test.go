@@ -326,6 +326,17 @@ func (vm *testVM) connect(t *testing.T, junk []byte) *grpc.ClientConn {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The agent opens streams to the host's services (hostlink); this
+	// host serves none: refuse them, as a daemon without the service.
+	go func() {
+		for {
+			s, err := sess.Accept()
+			if err != nil {
+				return
+			}
+			s.Close()
+		}
+	}()
 	c, err := grpc.NewClient("passthrough:///skiff-agent",
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(context.Context, string) (net.Conn, error) { return sess.Open() }))
