@@ -142,6 +142,7 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newImportCommand(a)),
 		other(newEventsCommand(a)),
 		other(newPauseCommand(a)),
+		other(newCpCommand(a)),
 		other(newUnpauseCommand(a)),
 	)
 	// Usage lines read as docker's: "skiff run [OPTIONS] IMAGE ...".

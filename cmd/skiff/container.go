@@ -36,6 +36,7 @@ func newContainerCommand(a *app) *cobra.Command {
 		newTopCommand(a),
 		newPruneCommand(a),
 		newPauseCommand(a),
+		newCpCommand(a),
 		newUnpauseCommand(a),
 	)
 	return cmd

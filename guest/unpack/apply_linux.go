@@ -52,11 +52,24 @@ const (
 // Apply checks ctx between entries. dir must not be changed by anyone
 // else while Apply runs.
 func Apply(ctx context.Context, dir string, r io.Reader) (size int64, err error) {
+	return apply(ctx, dir, r, false)
+}
+
+// ApplyFiles writes the entries of the plain tar r under dir as Apply
+// does, with the same refusals of anything that would land outside dir,
+// but takes no name as a whiteout: an entry named .wh.* is refused. It is
+// for archives copied into a container (skiff cp, the Docker API's PUT
+// /archive), which are files, not layers.
+func ApplyFiles(ctx context.Context, dir string, r io.Reader) (size int64, err error) {
+	return apply(ctx, dir, r, true)
+}
+
+func apply(ctx context.Context, dir string, r io.Reader, plain bool) (size int64, err error) {
 	root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return 0, fmt.Errorf("open layer directory %s: %w", dir, err)
+		return 0, fmt.Errorf("open directory %s: %w", dir, err)
 	}
-	a := &applier{root: root, asRoot: os.Geteuid() == 0}
+	a := &applier{root: root, asRoot: os.Geteuid() == 0, plain: plain}
 	defer unix.Close(root)
 
 	tr := tar.NewReader(r)
@@ -95,7 +108,9 @@ type dirTime struct {
 type applier struct {
 	root   int
 	asRoot bool
-	dirs   []dirTime
+	// plain refuses whiteouts instead of converting them.
+	plain bool
+	dirs  []dirTime
 }
 
 var errUnsafe = fmt.Errorf("%w: unsafe layer entry", errdefs.ErrInvalidArgument)
@@ -140,6 +155,9 @@ func (a *applier) entry(ctx context.Context, hdr *tar.Header, r io.Reader) (int6
 	defer a.closeDir(parent)
 
 	if strings.HasPrefix(base, whiteoutPrefix) {
+		if a.plain {
+			return 0, fmt.Errorf("%w: %q is a whiteout name, which an archive of files cannot hold", errUnsafe, hdr.Name)
+		}
 		return 0, a.whiteout(parent, base)
 	}
 

@@ -33,3 +33,26 @@ func FuzzApply(f *testing.F) {
 		checkContained(t, parent)
 	})
 }
+
+// FuzzApplyFiles checks that an archive copied into a container (skiff
+// cp, PUT /archive) writes nothing outside its target either, whiteout
+// names included. Run it with go test -fuzz=FuzzApplyFiles ./guest/unpack.
+func FuzzApplyFiles(f *testing.F) {
+	seeds := [][]entry{
+		{dir("etc/", 0o755), file("etc/hosts", "127.0.0.1 localhost\n", 0o644)},
+		{file("a/.wh.b", "", 0o644), file(".wh..wh..opq", "", 0o644)},
+		{file("../outside", "pwned", 0o644)},
+		{file("/outside", "abs", 0o644)},
+		{symlink("up", ".."), file("up/outside", "pwned", 0o644)},
+		{symlink("abs", "/"), file("abs/outside", "pwned", 0o644)},
+		{symlink("evil", "../outside"), file("evil", "replaced", 0o600), hardlink("again", "../outside")},
+	}
+	for _, s := range seeds {
+		f.Add(layerTar(f, s...))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parent, target := sandbox(t)
+		_, _ = ApplyFiles(context.Background(), target, bytes.NewReader(data))
+		checkContained(t, parent)
+	})
+}

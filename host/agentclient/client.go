@@ -49,6 +49,7 @@ type Client struct {
 	Networks   apiv1.NetworksClient
 	Events     apiv1.EventsClient
 	Freezer    apiv1.FreezerClient
+	Archive    apiv1.ArchiveClient
 
 	conn *grpc.ClientConn
 
@@ -91,6 +92,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Networks = apiv1.NewNetworksClient(conn)
 	c.Events = apiv1.NewEventsClient(conn)
 	c.Freezer = apiv1.NewFreezerClient(conn)
+	c.Archive = apiv1.NewArchiveClient(conn)
 	return c, nil
 }
 
