@@ -143,6 +143,7 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newEventsCommand(a)),
 		other(newPauseCommand(a)),
 		other(newCpCommand(a)),
+		other(newStatsCommand(a)),
 		other(newUnpauseCommand(a)),
 	)
 	// Usage lines read as docker's: "skiff run [OPTIONS] IMAGE ...".

@@ -37,6 +37,7 @@ func newContainerCommand(a *app) *cobra.Command {
 		newPruneCommand(a),
 		newPauseCommand(a),
 		newCpCommand(a),
+		newStatsCommand(a),
 		newUnpauseCommand(a),
 	)
 	return cmd

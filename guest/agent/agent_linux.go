@@ -112,6 +112,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	apiv1.RegisterContainersServer(a.server, container.NewService(mgr))
 	apiv1.RegisterFreezerServer(a.server, container.NewFreezerService(mgr))
 	apiv1.RegisterArchiveServer(a.server, container.NewArchiveService(mgr))
+	apiv1.RegisterStatsServer(a.server, container.NewStatsService(mgr))
 	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage, bus))
 	apiv1.RegisterEventsServer(a.server, events.NewService(bus))
 	apiv1.RegisterVolumesServer(a.server, volume.NewService(vols, mgr.VolumeUsers))
@@ -235,13 +236,14 @@ func (a runtimeAdapter) Exec(id string, ps *specs.Process, s container.Stdio) (c
 	return p, nil
 }
 
-func (a runtimeAdapter) Signal(id string, sig syscall.Signal) error { return a.r.Signal(id, sig) }
-func (a runtimeAdapter) Pids(id string) ([]int, error)              { return a.r.Pids(id) }
-func (a runtimeAdapter) Pause(id string) error                      { return a.r.Pause(id) }
-func (a runtimeAdapter) Resume(id string) error                     { return a.r.Resume(id) }
-func (a runtimeAdapter) OOMKilled(id string) bool                   { return a.r.OOMKilled(id) }
-func (a runtimeAdapter) Destroy(id string) error                    { return a.r.Destroy(id) }
-func (a runtimeAdapter) Leftovers() ([]string, error)               { return a.r.Leftovers() }
+func (a runtimeAdapter) Signal(id string, sig syscall.Signal) error     { return a.r.Signal(id, sig) }
+func (a runtimeAdapter) Pids(id string) ([]int, error)                  { return a.r.Pids(id) }
+func (a runtimeAdapter) Pause(id string) error                          { return a.r.Pause(id) }
+func (a runtimeAdapter) Stats(id string) (*apiv1.ContainerStats, error) { return a.r.Stats(id) }
+func (a runtimeAdapter) Resume(id string) error                         { return a.r.Resume(id) }
+func (a runtimeAdapter) OOMKilled(id string) bool                       { return a.r.OOMKilled(id) }
+func (a runtimeAdapter) Destroy(id string) error                        { return a.r.Destroy(id) }
+func (a runtimeAdapter) Leftovers() ([]string, error)                   { return a.r.Leftovers() }
 
 // classify carries the runner's "command not found / not executable"
 // into the container manager's terms, which decide the exit code.

@@ -5,6 +5,8 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
 // Runtime runs container processes; guest/runner implements it with
@@ -19,6 +21,8 @@ type Runtime interface {
 	// Pause freezes every process of container id; Resume thaws them.
 	Pause(id string) error
 	Resume(id string) error
+	// Stats samples the usage counters of container id.
+	Stats(id string) (*apiv1.ContainerStats, error)
 	// Pids lists the machine pids of container id's processes.
 	Pids(id string) ([]int, error)
 	// OOMKilled reports whether the OOM killer struck container id; it

@@ -50,6 +50,7 @@ type Client struct {
 	Events     apiv1.EventsClient
 	Freezer    apiv1.FreezerClient
 	Archive    apiv1.ArchiveClient
+	Stats      apiv1.StatsClient
 
 	conn *grpc.ClientConn
 
@@ -93,6 +94,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Events = apiv1.NewEventsClient(conn)
 	c.Freezer = apiv1.NewFreezerClient(conn)
 	c.Archive = apiv1.NewArchiveClient(conn)
+	c.Stats = apiv1.NewStatsClient(conn)
 	return c, nil
 }
 
