@@ -87,15 +87,3 @@ type RunInfo struct {
 	CPUs      int
 	MemoryMiB int
 }
-
-// ShareAdder is implemented by machines that can share another host
-// folder while they run (HCS's Plan 9 server), so a volume outside the
-// boot-time shares needs no restart. AddShare makes share.HostPath
-// available to the guest under share.Tag and returns once the hypervisor
-// serves it; mounting it at share.GuestPath in the guest is left to the
-// agent, asked through its API. Adding a tag the machine already has is an
-// error for which errdefs.IsAlreadyExists holds. Safe for concurrent use.
-type ShareAdder interface {
-	Machine
-	AddShare(ctx context.Context, share Share) error
-}

@@ -1,10 +1,21 @@
 // Package platform describes a machine as plain data (MachineSpec), builds
 // the guest's kernel command line from it (GuestArgs, written by
-// guest/api/wire), and keeps the registry of the drivers that run one. It
-// compiles on every OS and imports no hypervisor SDK: each driver lives in
-// a subpackage (native, qemu, vz, hcs), registers itself from an init
-// function, and translates the spec into whatever its hypervisor or
-// process needs.
+// guest/api/wire), and keeps the registry of the drivers that run one
+// (Register, Lookup, Drivers). It compiles on every OS and imports no
+// hypervisor SDK: each driver lives in a subpackage (native, qemu, vz,
+// hcs), registers itself from an init function, and translates the spec
+// into whatever its hypervisor or process needs. What a driver offers is
+// an interface each, found by type assertion:
+//
+//   - Driver: Start a machine from a spec (every driver);
+//   - Machine: a started machine's agent connection, Wait and Stop;
+//   - Detached: machines that outlive the command (native), found again
+//     with Attach;
+//   - Accelerated: whether the host accelerates the VM (qemu's KVM probe);
+//   - Checker: checks of the spec and the host before a start, where the
+//     user sees them;
+//   - Described: what a running VM made of the spec (RunInfo).
+//
 // Owning a VM for its lifetime, relaying to its agent and deciding when to
 // start a machine are left to host/machine.
 package platform

@@ -149,11 +149,7 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 	m.byID[id] = c
 	m.mu.Unlock()
 	m.emit(rec, "create", nil)
-	var warnings []string
-	if hc.Memory > 0 && hc.Memory < 6<<20 {
-		warnings = append(warnings, "a memory limit under 6MB may keep the container from starting")
-	}
-	return &apiv1.CreateContainerResponse{Id: id, Warnings: warnings}, nil
+	return &apiv1.CreateContainerResponse{Id: id}, nil
 }
 
 // command is what runs as the container's first process: the entrypoint
@@ -176,6 +172,9 @@ func command(cfg *apiv1.ContainerConfig, img *apiv1.ImageConfig) (string, []stri
 	return argv[0], argv[1:], nil
 }
 
+// checkHostConfig checks what the agent alone can judge; --memory-swap
+// against --memory is host/containers' check, which every front door (the
+// CLI, the Docker API) passes.
 func checkHostConfig(hc *apiv1.HostConfig) error {
 	if err := checkRestartPolicy(hc.RestartPolicy, hc.AutoRemove); err != nil {
 		return err
@@ -185,10 +184,6 @@ func checkHostConfig(hc *apiv1.HostConfig) error {
 		return fmt.Errorf("invalid resource limit: memory, cpus, cpu-shares and shm-size cannot be negative: %w", errdefs.ErrInvalidArgument)
 	case hc.Memory > 0 && hc.Memory < 6<<20:
 		return fmt.Errorf("minimum memory limit allowed is 6MB: %w", errdefs.ErrInvalidArgument)
-	case hc.MemorySwap > 0 && hc.Memory > 0 && hc.MemorySwap < hc.Memory:
-		return fmt.Errorf("--memory-swap must be larger than --memory (or -1 for unlimited swap): %w", errdefs.ErrInvalidArgument)
-	case hc.MemorySwap > 0 && hc.Memory == 0:
-		return fmt.Errorf("you should always set --memory when setting --memory-swap: %w", errdefs.ErrInvalidArgument)
 	case hc.Init:
 		return fmt.Errorf("--init: this agent has no init binary to inject; run an image whose entrypoint reaps processes (tini, dumb-init): %w", errdefs.ErrNotImplemented)
 	}

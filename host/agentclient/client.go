@@ -1,11 +1,3 @@
-// Package agentclient is the CLI's gRPC connection to skiff-agent: one
-// lazily dialled client connection and the clients of the agent's
-// services on it (Containers, Images, System, Builder, Volumes and
-// Networks), with the translation of gRPC statuses back into
-// containerd/errdefs categories (and exit codes) at this edge, the mirror
-// of the agent's guest/api/errstatus. Deciding what to dial, and starting
-// a machine that does not answer, is left to the caller's dial function
-// (see host/machine).
 package agentclient
 
 import (

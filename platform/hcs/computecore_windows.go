@@ -26,14 +26,13 @@ var (
 	procHcsShutDownComputeSystem      = computecore.NewProc("HcsShutDownComputeSystem")
 	procHcsTerminateComputeSystem     = computecore.NewProc("HcsTerminateComputeSystem")
 	procHcsCloseComputeSystem         = computecore.NewProc("HcsCloseComputeSystem")
-	procHcsModifyComputeSystem        = computecore.NewProc("HcsModifyComputeSystem")
 	procHcsGetComputeSystemProperties = computecore.NewProc("HcsGetComputeSystemProperties")
 	procHcsSetComputeSystemCallback   = computecore.NewProc("HcsSetComputeSystemCallback")
 	procHcsGrantVMAccess              = computecore.NewProc("HcsGrantVmAccess")
 	allProcs                          = []*windows.LazyProc{
 		procHcsCreateOperation, procHcsCloseOperation, procHcsWaitForOperationResult,
 		procHcsCreateComputeSystem, procHcsStartComputeSystem, procHcsShutDownComputeSystem,
-		procHcsTerminateComputeSystem, procHcsCloseComputeSystem, procHcsModifyComputeSystem,
+		procHcsTerminateComputeSystem, procHcsCloseComputeSystem,
 		procHcsGetComputeSystemProperties, procHcsSetComputeSystemCallback, procHcsGrantVMAccess,
 	}
 )
@@ -162,14 +161,6 @@ func (s computeSystem) shutDown(ctx context.Context) error {
 func (s computeSystem) terminate(ctx context.Context) error {
 	_, err := operation(ctx, "terminate the VM", func(op uintptr) uintptr {
 		hr, _, _ := procHcsTerminateComputeSystem.Call(uintptr(s), op, 0)
-		return hr
-	})
-	return err
-}
-
-func (s computeSystem) modify(ctx context.Context, what string, settings []byte) error {
-	_, err := operation(ctx, what, func(op uintptr) uintptr {
-		hr, _, _ := procHcsModifyComputeSystem.Call(uintptr(s), op, uintptr(unsafe.Pointer(utf16(string(settings)))), 0)
 		return hr
 	})
 	return err

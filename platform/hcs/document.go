@@ -1,7 +1,6 @@
 package hcs
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -37,9 +36,6 @@ const (
 	// owner is the compute system's owner, shown by hcsdiag list.
 	owner = "skiff"
 )
-
-// plan9SharesPath is where HcsModifyComputeSystem adds Plan 9 shares.
-const plan9SharesPath = "VirtualMachine/Devices/Plan9/Shares"
 
 // ErrArchNotSupported is returned for a guest architecture the driver
 // cannot boot yet.
@@ -228,13 +224,4 @@ func plan9Share(sh platform.Share) Plan9Share {
 		flags |= plan9ReadOnly
 	}
 	return Plan9Share{Name: sh.Tag, AccessName: sh.Tag, Path: sh.HostPath, Port: ninePPort, Flags: flags}
-}
-
-// AddShareRequest is the HcsModifyComputeSystem settings that add sh to a
-// running VM's Plan 9 server.
-func AddShareRequest(sh platform.Share) ([]byte, error) {
-	if sh.Type != "" && sh.Type != platform.Share9PVsock {
-		return nil, fmt.Errorf("hcs: share %s: HCS serves only 9p-vsock shares, not %s: %w", sh.HostPath, sh.Type, errdefs.ErrInvalidArgument)
-	}
-	return json.Marshal(ModifySettingRequest{ResourcePath: plan9SharesPath, RequestType: "Add", Settings: plan9Share(sh)})
 }

@@ -171,20 +171,6 @@ func TestKernelArgs(t *testing.T) {
 	}
 }
 
-func TestAddShareRequest(t *testing.T) {
-	b, err := AddShareRequest(platform.Share{HostPath: `E:\photos`, Tag: "share3", GuestPath: "/mnt/e/photos", ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `{"ResourcePath":"VirtualMachine/Devices/Plan9/Shares","RequestType":"Add","Settings":{"Name":"share3","AccessName":"share3","Path":"E:\\photos","Port":564,"Flags":5}}`
-	if string(b) != want {
-		t.Errorf("request\n%s\nwant\n%s", b, want)
-	}
-	if _, err := AddShareRequest(platform.Share{HostPath: `E:\x`, Tag: "x", Type: platform.Share9P}); !errdefs.IsInvalidArgument(err) {
-		t.Errorf("9p over virtio: %v, want invalid argument", err)
-	}
-}
-
 func TestVsockServiceID(t *testing.T) {
 	if got := VsockServiceID(10000); got != "00002710-facb-11e6-bd58-64006a7986d3" {
 		t.Errorf("VsockServiceID(10000) = %s", got)

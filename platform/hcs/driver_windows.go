@@ -26,9 +26,8 @@ func init() { platform.Register(Name, Driver{}) }
 type Driver struct{}
 
 var (
-	_ platform.Checker    = Driver{}
-	_ platform.Described  = (*machine)(nil)
-	_ platform.ShareAdder = (*machine)(nil)
+	_ platform.Checker   = Driver{}
+	_ platform.Described = (*machine)(nil)
 )
 
 // hcsTimeout bounds one HCS call when the caller's context has no
@@ -86,10 +85,7 @@ func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.
 		return nil, fmt.Errorf("create machine directory: %w", err)
 	}
 	id := systemID(spec)
-	m := &machine{VMLife: platform.NewVMLife(spec.Name), spec: spec, id: id, stopConsole: make(chan struct{}), shares: map[string]bool{}}
-	for _, sh := range spec.Shares {
-		m.shares[sh.Tag] = true
-	}
+	m := &machine{VMLife: platform.NewVMLife(spec.Name), spec: spec, id: id, stopConsole: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			_ = m.release(context.Background(), true)
@@ -215,8 +211,7 @@ type machine struct {
 
 	stopConsole chan struct{}
 
-	mu       sync.Mutex // guards shares and sys against a concurrent release
-	shares   map[string]bool
+	mu       sync.Mutex // guards sys against a concurrent release
 	released bool
 }
 
@@ -326,34 +321,4 @@ func (m *machine) release(ctx context.Context, failedStart bool) error {
 	}
 	errs = append(errs, removeEndpoint(m.endpoint))
 	return errors.Join(errs...)
-}
-
-// AddShare adds sh to the running VM's Plan 9 server, from where the
-// agent can mount it.
-func (m *machine) AddShare(ctx context.Context, sh platform.Share) error {
-	if sh.Type == "" {
-		sh.Type = platform.Share9PVsock
-	}
-	req, err := AddShareRequest(sh)
-	if err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.released {
-		return m.StoppedErr()
-	}
-	if m.shares[sh.Tag] {
-		return fmt.Errorf("machine %q already has a share tagged %q: %w", m.spec.Name, sh.Tag, errdefs.ErrAlreadyExists)
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, hcsTimeout)
-		defer cancel()
-	}
-	if err := m.sys.modify(ctx, "share "+sh.HostPath+" with the VM", req); err != nil {
-		return err
-	}
-	m.shares[sh.Tag] = true
-	return nil
 }

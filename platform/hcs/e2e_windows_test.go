@@ -76,10 +76,6 @@ func TestBootOnHyperV(t *testing.T) {
 	if b, _ := os.ReadFile(spec.Log); !strings.Contains(string(b), "Linux version") && !strings.Contains(string(b), "skiff") {
 		t.Errorf("console log has no boot output:%s", tail(spec.Log))
 	}
-	more := t.TempDir()
-	if err := vm.(platform.ShareAdder).AddShare(ctx, platform.Share{HostPath: more, Tag: "share1", GuestPath: platform.GuestPath(more)}); err != nil {
-		t.Errorf("add a share while running: %v", err)
-	}
 	sctx, scancel := context.WithTimeout(ctx, 20*time.Second)
 	defer scancel()
 	if err := vm.Stop(sctx); err != nil {

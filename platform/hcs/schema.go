@@ -143,14 +143,6 @@ const (
 	plan9LinuxMetadata = 0x00000004
 )
 
-// ModifySettingRequest changes a running compute system
-// (HcsModifyComputeSystem).
-type ModifySettingRequest struct {
-	ResourcePath string `json:"ResourcePath,omitempty"`
-	RequestType  string `json:"RequestType,omitempty"`
-	Settings     any    `json:"Settings,omitempty"`
-}
-
 // Properties is the part of HcsGetComputeSystemProperties' answer that
 // skiff reads.
 type Properties struct {
