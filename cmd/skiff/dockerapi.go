@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/host/dockerapi"
 	"github.com/skiffrun/skiff/host/machine"
 )
@@ -34,6 +35,20 @@ func serveDockerAPI(ctx context.Context, m *machine.Machine) error {
 		return err
 	}
 	log.Printf("skiff: machine %q: docker API on %s", m.Name(), dockerapi.Address(m.DockerSocket(), m.Name()))
+	// The same API inside a VM, at its /var/run/docker.sock: the agent
+	// carries each connection there to the host daemon.
+	gl, err := m.ListenGuest(wire.ServiceDocker)
+	if err != nil {
+		_ = l.Close() // nothing was served on it
+		return err
+	}
+	if gl != nil {
+		go func() {
+			if err := dockerapi.Serve(ctx, gl, srv); err != nil && ctx.Err() == nil {
+				log.Printf("skiff: machine %q: docker API inside the machine: %v", m.Name(), err)
+			}
+		}()
+	}
 	return dockerapi.Serve(ctx, l, srv)
 }
 

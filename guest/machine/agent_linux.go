@@ -90,9 +90,20 @@ func Run(ctx context.Context) error {
 	// session stream (see sessionListener.dispatch).
 	pub, link := publish.NewHost(log), hostlink.New()
 	link.OnSession(pub.Connect)
+	// Containers reach the host daemon's Docker API by binding the
+	// machine's docker socket: it is there before any starts.
+	dsock, err := listenDockerSocket(wire.DockerSocket, link, log)
+	if err != nil {
+		log.Error("serve the docker socket", "err", err)
+	} else {
+		go dsock.serve()
+	}
 	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true,
 		Publisher: pub})
 	if err != nil {
+		if dsock != nil {
+			dsock.Close()
+		}
 		return err
 	}
 	log.Debug("agent state opened", "uptime", uptime().Round(time.Millisecond))
@@ -113,6 +124,9 @@ func Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	if dsock != nil {
+		dsock.Close()
+	}
 	a.Shutdown(sctx)
 	_ = lis.Close()
 	unix.Sync()

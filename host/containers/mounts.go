@@ -6,9 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/host/opts"
 )
 
@@ -49,7 +51,7 @@ func (o *CreateOptions) mounts(cfg *apiv1.ContainerConfig, hc *apiv1.HostConfig)
 			continue
 		}
 		if m.Type == opts.MountBind {
-			if _, err := os.Stat(m.HostSource); errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(m.HostSource); errors.Is(err, fs.ErrNotExist) && !dockerSocket(m.HostSource) {
 				missing = append(missing, m.HostSource)
 			}
 			binds = append(binds, m)
@@ -72,7 +74,7 @@ func (o *CreateOptions) mounts(cfg *apiv1.ContainerConfig, hc *apiv1.HostConfig)
 			return err
 		}
 		if m.Type == opts.MountBind {
-			if _, err := os.Stat(m.HostSource); err != nil {
+			if _, err := os.Stat(m.HostSource); err != nil && !dockerSocket(m.HostSource) {
 				return opts.Invalid("mount", v, "bind source path does not exist: %s; create it first, or use -v, which creates it", m.HostSource)
 			}
 			binds = append(binds, m)
@@ -96,6 +98,14 @@ func (o *CreateOptions) mounts(cfg *apiv1.ContainerConfig, hc *apiv1.HostConfig)
 		}
 	}
 	return nil
+}
+
+// dockerSocket reports whether a bind's host path is docker's socket,
+// /var/run/docker.sock, which a VM machine has inside itself
+// (host/pathmap binds that one): the host may have none, and -v must not
+// make a folder there.
+func dockerSocket(hostPath string) bool {
+	return path.Clean(filepath.ToSlash(hostPath)) == wire.DockerSocket
 }
 
 func tmpfsTarget(t string) string {

@@ -80,3 +80,33 @@ func TestCreateMounts(t *testing.T) {
 		t.Errorf("a folder outside the shares was made: %v", err)
 	}
 }
+
+// Docker's socket path names the machine's socket, which the host may
+// lack: a bind of it is not checked on the host (nor, for -v, made).
+func TestCreateMountsDockerSocket(t *testing.T) {
+	if _, err := os.Lstat("/var/run/docker.sock"); err == nil {
+		t.Skip("this host has a /var/run/docker.sock")
+	}
+	machineSocket := func(p string) (string, error) {
+		if p != "/var/run/docker.sock" {
+			return "", errors.New(p + " is not shared")
+		}
+		return "/var/run/docker.sock", nil
+	}
+	o := CreateOptions{Image: "busybox", Mounts: []string{"type=bind,src=/var/run/docker.sock,dst=/var/run/docker.sock"}, AgentPath: machineSocket}
+	req, err := o.Request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := req.GetHostConfig().Mounts; len(ms) != 1 || ms[0].Source != "/var/run/docker.sock" {
+		t.Errorf("mounts %v, want the machine's docker socket", ms)
+	}
+	for _, p := range []string{"/var/run/docker.sock", "/var/run//docker.sock"} {
+		if !dockerSocket(p) {
+			t.Errorf("dockerSocket(%q) = false", p)
+		}
+	}
+	if dockerSocket("/var/run/docker.sock.d") || dockerSocket("/tmp/docker.sock") {
+		t.Errorf("dockerSocket takes other paths")
+	}
+}

@@ -129,6 +129,7 @@ func RunDaemon(ctx context.Context, o Options, services ...Service) (err error) 
 	}
 	m.writeState(run)
 	rel, svc := relay.New(), hostServices()
+	m.services = svc
 	sess, err := m.connect(startCtx, vm, rel, svc)
 	if err != nil {
 		return fmt.Errorf("%w%s", err, consoleTail(spec.Log, 5))

@@ -29,6 +29,7 @@ import (
 	"github.com/skiffrun/skiff/guest/api/errclass"
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/host/agentclient"
+	"github.com/skiffrun/skiff/host/hostsvc"
 	"github.com/skiffrun/skiff/platform"
 )
 
@@ -61,6 +62,10 @@ type Machine struct {
 
 	startOnce sync.Once
 	startErr  error
+
+	// services are the host daemon's services to the agent (RunDaemon's);
+	// nil elsewhere.
+	services *hostsvc.Registry
 }
 
 // New resolves o into a machine. Nothing is started or created on disk.

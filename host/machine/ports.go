@@ -1,6 +1,8 @@
 package machine
 
 import (
+	"net"
+
 	"github.com/skiffrun/skiff/host/hostsvc"
 	"github.com/skiffrun/skiff/host/publish"
 )
@@ -14,4 +16,16 @@ func hostServices() *hostsvc.Registry {
 	reg := hostsvc.New()
 	publish.Register(reg)
 	return reg
+}
+
+// ListenGuest returns the streams the machine's agent opens to the raw
+// host service name (wire.ServiceDocker, for the machine's
+// /var/run/docker.sock). Only a VM's host daemon has the agent's streams,
+// for the Services it runs; elsewhere (a detached machine's Docker API
+// process) there are none and the listener is nil.
+func (m *Machine) ListenGuest(name string) (net.Listener, error) {
+	if m.services == nil {
+		return nil, nil
+	}
+	return m.services.Listen(name)
 }

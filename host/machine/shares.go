@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/host/pathmap"
 	"github.com/skiffrun/skiff/platform"
 )
@@ -38,7 +39,21 @@ func (m *Machine) AgentPath(hostPath string) (string, error) {
 	if up {
 		running = pathmap.Running(configured, st.Shares)
 	}
-	return pathmap.Shares{Machine: m.spec.Name, Running: running, Configured: configured, Up: up}.AgentPath(hostPath)
+	return pathmap.Shares{Machine: m.spec.Name, Running: running, Configured: configured, Up: up, Sockets: m.sockets()}.AgentPath(hostPath)
+}
+
+// sockets are the host paths a VM's container binds to reach the
+// machine's Docker API: /var/run/docker.sock, as docker's own, and the
+// host's socket of the machine, which lies in no share. Both bind the
+// socket the agent serves inside the machine. With a driver that runs
+// the agent on the host, the host's socket of the machine is a plain
+// bind of the real socket and needs no entry.
+func (m *Machine) sockets() map[string]string {
+	out := map[string]string{wire.DockerSocket: wire.DockerSocket, m.DockerSocket(): wire.DockerSocket}
+	if resolved, err := filepath.EvalSymlinks(m.DockerSocket()); err == nil {
+		out[resolved] = wire.DockerSocket
+	}
+	return out
 }
 
 // defaultShares are the user's home and temp folders (DESIGN.md,

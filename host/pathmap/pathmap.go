@@ -10,6 +10,7 @@ package pathmap
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -29,6 +30,12 @@ type Shares struct {
 	// Up reports whether the machine runs (or is starting), so that a
 	// share added now needs a restart.
 	Up bool
+	// Sockets are host paths that stand for a socket inside the machine
+	// rather than a shared file, keyed by host path: the machine's docker
+	// socket, which a container bind-mounts to reach the machine's Docker
+	// API, as /var/run/docker.sock or as the host's socket of the machine
+	// (which lies in no share).
+	Sockets map[string]string
 }
 
 // Running keeps the shares of configured whose host paths the running
@@ -58,6 +65,16 @@ func (s Shares) AgentPath(hostPath string) (string, error) {
 	candidates := []string{abs}
 	if resolved, err := filepath.EvalSymlinks(abs); err == nil && resolved != abs {
 		candidates = append(candidates, resolved)
+	}
+	// A slash path as given (/var/run/docker.sock on Windows) names the
+	// socket too.
+	if guest, ok := s.Sockets[path.Clean(filepath.ToSlash(hostPath))]; ok && path.IsAbs(filepath.ToSlash(hostPath)) {
+		return guest, nil
+	}
+	for _, p := range candidates {
+		if guest, ok := s.Sockets[p]; ok {
+			return guest, nil
+		}
 	}
 	for _, p := range candidates {
 		if shareOf(s.Running, p) {

@@ -65,6 +65,17 @@ func TestAgentPath(t *testing.T) {
 			}
 		})
 	}
+	sock := filepath.Join(outside, "docker.sock")
+	withSockets := up
+	withSockets.Sockets = map[string]string{"/var/run/docker.sock": "/var/run/docker.sock", sock: "/var/run/docker.sock"}
+	for _, in := range []string{"/var/run/docker.sock", "/var/run/../run/docker.sock", sock} {
+		if got, err := withSockets.AgentPath(in); err != nil || got != "/var/run/docker.sock" {
+			t.Errorf("AgentPath(%s) = %q, %v; want the machine's docker socket", in, got, err)
+		}
+	}
+	if _, err := withSockets.AgentPath(filepath.Join(outside, "other.sock")); err == nil {
+		t.Errorf("a path beside the socket was mapped")
+	}
 	if got := Running(configured, nil); len(got) != 2 {
 		t.Errorf("Running with no record = %v, want every configured share", got)
 	}

@@ -28,6 +28,12 @@ const (
 	ServiceDocker = "docker"
 )
 
+// DockerSocket is where a container finds the Docker Engine API inside a
+// VM machine: the agent listens there and carries each connection to
+// ServiceDocker. A bind of it, or of the host's socket of the machine,
+// binds this one (host/pathmap).
+const DockerSocket = "/var/run/docker.sock"
+
 // AppendService appends the header of a stream to service name to b. It
 // fails for a name that ReadService would refuse.
 func AppendService(b []byte, name string) ([]byte, error) {
