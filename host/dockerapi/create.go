@@ -109,9 +109,7 @@ func createOptions(req *container.CreateRequest, name string, agentPath containe
 		}
 		o.Tmpfs = append(o.Tmpfs, t)
 	}
-	for _, target := range sortedKeys(cfg.Volumes) {
-		o.Volumes = append(o.Volumes, target)
-	}
+	o.Volumes = append(o.Volumes, sortedKeys(cfg.Volumes)...)
 	for _, m := range hc.Mounts {
 		spec, err := mountSpec(m)
 		if err != nil {

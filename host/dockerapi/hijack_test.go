@@ -100,7 +100,7 @@ func serveTest(t *testing.T, s *Server) *client.Client {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = Serve(ctx, l, s) }()
 	t.Cleanup(func() { cancel(); <-done })
-	c, err := client.New(client.WithHost("unix://"+sock), client.WithAPIVersionNegotiation())
+	c, err := client.New(client.WithHost("unix://" + sock))
 	if err != nil {
 		t.Fatal(err)
 	}
