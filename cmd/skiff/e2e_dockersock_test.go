@@ -57,6 +57,13 @@ func TestDockerSocketInContainer(t *testing.T) {
 			if !slices.Contains(strings.Fields(out), sibling) {
 				t.Fatalf("docker ps in a container lists %q, want its sibling %s", out, sibling)
 			}
+			// A hijacked stream, stdin's end included, passes through
+			// the machine's socket: cat ends when its input does.
+			out = must(t, "run", "--rm", "-e", "DOCKER_CONFIG=/tmp/docker", "-v", src+":/var/run/docker.sock",
+				"-v", dir+":/cli:ro", busybox, "sh", "-c", "echo through | exec /cli/docker run --rm -i "+busybox+" cat")
+			if out != "through" {
+				t.Errorf("docker run -i in a container printed %q, want %q", out, "through")
+			}
 		})
 	}
 	if _, err := os.Lstat("/var/run/docker.sock"); err == nil && !hostHad {
