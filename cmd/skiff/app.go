@@ -137,6 +137,7 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newTopCommand(a)),
 		other(newRmiCommand(a)),
 		other(newTagCommand(a)),
+		other(newHistoryCommand(a)),
 		other(newLoadCommand(a)),
 		other(newSaveCommand(a)),
 		other(newImportCommand(a)),

@@ -23,7 +23,8 @@ func newImageCommand(a *app) *cobra.Command {
 	rm := newRmiCommand(a)
 	rm.Use, rm.Aliases = "rm [OPTIONS] IMAGE [IMAGE...]", []string{"remove", "rmi"}
 	cmd.AddCommand(ls, newInspectCommand(a, inspect.Image), newTagCommand(a), rm, newLoadCommand(a),
-		newPullCommand(a), newPushCommand(a), newSaveCommand(a), newImportCommand(a), newImagePruneCommand(a))
+		newPullCommand(a), newPushCommand(a), newSaveCommand(a), newImportCommand(a), newImagePruneCommand(a),
+		newHistoryCommand(a))
 	return cmd
 }
 

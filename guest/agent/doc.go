@@ -1,8 +1,8 @@
 // Package agent assembles skiff-agent: it opens the image store, the
 // container manager, the volumes, the container networks, the event bus
 // and the builder under one root, and serves their gRPC services on any
-// net.Listener: Containers and Freezer (guest/container), Images
-// (guest/image), Volumes (guest/volume), Networks (guest/network), Builder
+// net.Listener: Containers and Freezer (guest/container), Images and
+// ImageHistory (guest/image), Volumes (guest/volume), Networks (guest/network), Builder
 // (guest/build), Events (guest/events) and its own System (version, info,
 // the machine's clock, shutdown). The services return plain errors in
 // containerd/errdefs categories; the server's interceptors

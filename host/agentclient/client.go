@@ -43,6 +43,7 @@ type Client struct {
 	Freezer    apiv1.FreezerClient
 	Archive    apiv1.ArchiveClient
 	Stats      apiv1.StatsClient
+	History    apiv1.ImageHistoryClient
 
 	conn *grpc.ClientConn
 
@@ -87,6 +88,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Freezer = apiv1.NewFreezerClient(conn)
 	c.Archive = apiv1.NewArchiveClient(conn)
 	c.Stats = apiv1.NewStatsClient(conn)
+	c.History = apiv1.NewImageHistoryClient(conn)
 	return c, nil
 }
 

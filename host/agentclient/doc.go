@@ -7,6 +7,7 @@
 //   - Freezer: pause and unpause;
 //   - Images: load, list, inspect, tag, remove, pull, push, save, import
 //     and prune;
+//   - History: an image's history entries;
 //   - Builder: build from a context stream;
 //   - Volumes: create, inspect, list, remove and prune;
 //   - Networks: create, list, inspect, remove, connect, disconnect and

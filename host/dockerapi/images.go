@@ -55,7 +55,7 @@ func (s *Server) imageByName(w http.ResponseWriter, r *http.Request) error {
 	case "POST tag":
 		return s.tagImage(w, r, name)
 	case "GET history":
-		return notImplemented("image history (GET /images/%s/history) is not supported by skiff yet", name)
+		return s.imageHistory(w, r, name)
 	}
 	return notFound("page not found: %s %s", r.Method, r.URL.Path)
 }
