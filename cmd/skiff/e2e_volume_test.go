@@ -92,6 +92,24 @@ func TestVolumeBind(t *testing.T) {
 // TestVolumeNamed shows a named volume keeping its data across container
 // removal and a restart of the agent (in the machine: of the machine),
 // the ls, inspect and rm commands, and a volume in use refused.
+// A command may live in a bind mount: docker looks for it after the
+// mounts are in place, not in the image alone.
+func TestVolumeBindCommand(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "hello"), []byte("#!/bin/sh\necho from the mount\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out := must(t, "run", "--rm", "-v", dir+":/cli", busybox, "/cli/hello"); out != "from the mount" {
+		t.Errorf("run printed %q", out)
+	}
+	name := "vol-bind-cmd"
+	cleanup(t, name)
+	must(t, "run", "-d", "--name", name, "-v", dir+":/cli", "-e", "PATH=/cli:/bin", busybox, "sleep", "300")
+	if out := must(t, "exec", name, "hello"); out != "from the mount" {
+		t.Errorf("exec through PATH printed %q", out)
+	}
+}
+
 func TestVolumeNamed(t *testing.T) {
 	vol := "skiff-e2e-named"
 	t.Cleanup(func() { skiff(t, "rm", "-f", "vol-named"); skiff(t, "volume", "rm", "-f", vol) })

@@ -58,7 +58,7 @@ func (m *Manager) Exec(ctx context.Context, req *apiv1.ExecStart, gone chan stru
 	if req.Tty {
 		env = setDefaultEnv(env, "TERM", "xterm")
 	}
-	if err := checkCommand(rec.Rootfs, req.Args[0], envValue(env, "PATH")); err != nil {
+	if err := checkCommand(rec.Rootfs, rec.Mounts, req.Args[0], envValue(env, "PATH")); err != nil {
 		return nil, err
 	}
 	cwd := req.WorkingDir

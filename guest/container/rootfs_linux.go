@@ -11,6 +11,8 @@ import (
 	"github.com/containerd/errdefs"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
+
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
 // mountRootfs mounts the container's root: overlayfs with the image's
@@ -77,9 +79,13 @@ func ensureDir(rootfs, dir string, uid, gid uint32) error {
 // checkCommand finds the container's command the way its exec will, so
 // that a missing or non-executable one fails with Docker's exit codes
 // (127, 126) and a message that names it.
-func checkCommand(rootfs, name, pathEnv string) error {
+// checkCommand finds a container's command before it starts, so a missing
+// one gets docker's exit code and message. A path under one of the
+// container's mounts is looked up in the mount's source, since the mounts
+// are applied only inside the container.
+func checkCommand(rootfs string, mounts []*apiv1.MountPoint, name, pathEnv string) error {
 	if strings.Contains(name, "/") {
-		return checkExecutable(rootfs, name)
+		return checkExecutable(rootfs, mounts, name)
 	}
 	if pathEnv == "" {
 		pathEnv = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -89,7 +95,7 @@ func checkCommand(rootfs, name, pathEnv string) error {
 		if dir == "" || !path.IsAbs(dir) {
 			continue
 		}
-		err := checkExecutable(rootfs, path.Join(dir, name))
+		err := checkExecutable(rootfs, mounts, path.Join(dir, name))
 		if err == nil {
 			return nil
 		}
@@ -103,8 +109,12 @@ func checkCommand(rootfs, name, pathEnv string) error {
 	return &ExitCodeError{Code: 127, Err: commandError(fmt.Sprintf("exec: %q: executable file not found in $PATH", name), ErrCommandNotFound)}
 }
 
-func checkExecutable(rootfs, name string) error {
-	p, err := securejoin.SecureJoin(rootfs, name)
+func checkExecutable(rootfs string, mounts []*apiv1.MountPoint, name string) error {
+	root, rel := rootfs, name
+	if mp := mountOf(mounts, name); mp != nil {
+		root, rel = mp.Source, strings.TrimPrefix(path.Clean("/"+name), path.Clean(mp.Destination))
+	}
+	p, err := securejoin.SecureJoin(root, rel)
 	if err != nil {
 		return &ExitCodeError{Code: 127, Err: commandError(fmt.Sprintf("exec: %q: no such file or directory", name), ErrCommandNotFound)}
 	}
@@ -116,4 +126,21 @@ func checkExecutable(rootfs, name string) error {
 		return &ExitCodeError{Code: 126, Err: commandError(fmt.Sprintf("exec: %q: permission denied", name), ErrNotExecutable)}
 	}
 	return nil
+}
+
+// mountOf is the mount that holds the container path name: the one with
+// the longest destination at or above it, as the last mounted wins.
+func mountOf(mounts []*apiv1.MountPoint, name string) *apiv1.MountPoint {
+	name = path.Clean("/" + name)
+	var best *apiv1.MountPoint
+	for _, mp := range mounts {
+		dst := path.Clean(mp.Destination)
+		if dst == "/" || (name != dst && !strings.HasPrefix(name, dst+"/")) {
+			continue
+		}
+		if best == nil || len(dst) >= len(path.Clean(best.Destination)) {
+			best = mp
+		}
+	}
+	return best
 }

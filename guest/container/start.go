@@ -372,7 +372,7 @@ func (m *Manager) processOptions(rec *apiv1.Container, img *apiv1.ImageConfig, r
 		return ocispec.Options{}, err
 	}
 	argv := append([]string{rec.Path}, rec.Args...)
-	if err := checkCommand(rootfs, argv[0], envValue(env, "PATH")); err != nil {
+	if err := checkCommand(rootfs, rec.Mounts, argv[0], envValue(env, "PATH")); err != nil {
 		return ocispec.Options{}, err
 	}
 	opts := ocispec.Options{
