@@ -334,9 +334,11 @@ func TestDockerAPIVolumesNetworks(t *testing.T) {
 			}
 			srv := "e2e-dapi-srv-" + c.name
 			cleanup(t, srv)
-			c.must(t, "run", "-d", "--name", srv, "--network", nw, busybox, "sleep", "300")
-			if got := c.must(t, "run", "--rm", "--network", nw, busybox, "ping", "-c", "1", "-W", "5", srv); !strings.Contains(got, "1 packets received") {
-				t.Errorf("ping by name on the network: %q", got)
+			c.must(t, "run", "-d", "--name", srv, "--network", nw, "--network-alias", "svc-"+c.name, busybox, "sleep", "300")
+			for _, name := range []string{srv, "svc-" + c.name} {
+				if got := c.must(t, "run", "--rm", "--network", nw, busybox, "ping", "-c", "1", "-W", "5", name); !strings.Contains(got, "1 packets received") {
+					t.Errorf("ping %s on the network: %q", name, got)
+				}
 			}
 			if got := c.must(t, "network", "inspect", "-f", "{{.Name}} {{len .Containers}}", nw); got != nw+" 1" {
 				t.Errorf("network inspect: %q", got)

@@ -170,11 +170,17 @@ func TestNetworkUserByName(t *testing.T) {
 	if ls := must(t, "network", "ls", "--format", "{{.Name}} {{.Driver}}"); !strings.Contains(ls, net1+" bridge") || !strings.Contains(ls, "bridge bridge") {
 		t.Fatalf("network ls lacks %s or the default bridge:\n%s", net1, ls)
 	}
-	must(t, "run", "-d", "--name", "e2e-net-db", "--network", net1, busybox, "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
+	must(t, "run", "-d", "--name", "e2e-net-db", "--network", net1, "--network-alias", "e2e-db-alias", busybox, "busybox", "httpd", "-f", "-p", "80", "-h", "/etc")
 	hostname := must(t, "inspect", "--format", "{{.Config.Hostname}}", "e2e-net-db")
 	out := must(t, "run", "--name", "e2e-net-client", "--network", net1, busybox, "sh", "-c", "ping -c1 -W5 e2e-net-db >/dev/null && wget -qO- http://e2e-net-db/hostname")
 	if out != hostname {
 		t.Fatalf("wget http://e2e-net-db/hostname from a peer = %q, want %q", out, hostname)
+	}
+	if out := must(t, "run", "--rm", "--network", net1, busybox, "wget", "-qO-", "http://e2e-db-alias/hostname"); out != hostname {
+		t.Fatalf("wget by --network-alias from a peer = %q, want %q", out, hostname)
+	}
+	if got := must(t, "inspect", "--format", "{{index .NetworkSettings.Networks \""+net1+"\" | json}}", "e2e-net-db"); !strings.Contains(got, "e2e-db-alias") {
+		t.Errorf("inspect lacks the alias: %s", got)
 	}
 	if r := skiff(t, "network", "rm", net1); r.code != 125 || !strings.Contains(r.stderr, "active endpoints") {
 		t.Fatalf("network rm of a network in use: %s; want exit 125 naming its endpoints", r)

@@ -41,6 +41,7 @@ func addCreateFlags(fs *pflag.FlagSet, o *containers.CreateOptions) {
 	fs.StringVar(&o.StopSignal, "stop-signal", "", "Signal to stop the container")
 	fs.IntVar(&o.StopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
 	fs.StringVar(&o.Network, "network", "", "Connect a container to a network")
+	fs.StringArrayVar(&o.NetworkAliases, "network-alias", nil, "Add network-scoped alias for the container")
 	fs.StringArrayVar(&o.AddHosts, "add-host", nil, "Add a custom host-to-IP mapping (host:ip)")
 	fs.StringArrayVar(&o.DNS, "dns", nil, "Set custom DNS servers")
 	fs.StringArrayVarP(&o.Publish, "publish", "p", nil, "Publish a container's port(s) to the host ([ip:][hostPort:]containerPort[/proto]; ip defaults to "+portfwd.DefaultHostIP+")")

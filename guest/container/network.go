@@ -36,7 +36,7 @@ func netContainer(rec *apiv1.Container) network.Container {
 	hc, cfg := rec.GetHostConfig(), rec.GetConfig()
 	return network.Container{
 		ID: rec.Id, Name: rec.Name, Hostname: cfg.GetHostname(), HostsPath: rec.HostsPath,
-		ExtraHosts: hc.GetExtraHosts(), NetworkMode: hc.GetNetworkMode(),
+		ExtraHosts: hc.GetExtraHosts(), NetworkMode: hc.GetNetworkMode(), Aliases: hc.GetNetworkAliases(),
 		Ports: hc.GetPortBindings(), PublishAll: hc.GetPublishAll(), Exposed: cfg.GetExposedPorts(),
 	}
 }

@@ -26,8 +26,10 @@ type Container struct {
 	HostsPath   string
 	ExtraHosts  []string
 	NetworkMode string
-	Ports       []*apiv1.PortBinding
-	PublishAll  bool
+	// Aliases are its other names on its primary network.
+	Aliases    []string
+	Ports      []*apiv1.PortBinding
+	PublishAll bool
 	// Exposed are "port/proto" items: the image's and --expose's.
 	Exposed []string
 }
@@ -179,7 +181,7 @@ func (m *Manager) attachLocked(c Container, name string) (_ *sandbox, retErr err
 	if err != nil {
 		return nil, err
 	}
-	if _, err := m.join(first, c, nil); err != nil {
+	if _, err := m.join(first, c, c.Aliases); err != nil {
 		return nil, err
 	}
 	nets := []*record{first}

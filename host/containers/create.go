@@ -76,6 +76,7 @@ type CreateOptions struct {
 	CapDrop           []string
 	Privileged        bool
 	Network           string
+	NetworkAliases    []string
 	AddHosts          []string
 	DNS               []string
 	Publish           []string
@@ -161,16 +162,17 @@ func (o *CreateOptions) Request() (*apiv1.CreateContainerRequest, error) {
 
 func (o *CreateOptions) hostConfig() (*apiv1.HostConfig, error) {
 	h := &apiv1.HostConfig{
-		CpuShares:   o.CPUShares,
-		PidsLimit:   o.PidsLimit,
-		ReadOnly:    o.ReadOnly,
-		CapAdd:      o.CapAdd,
-		CapDrop:     o.CapDrop,
-		Privileged:  o.Privileged,
-		AutoRemove:  o.AutoRemove,
-		NetworkMode: o.Network,
-		Init:        o.Init,
-		SecurityOpt: o.SecurityOpts,
+		CpuShares:      o.CPUShares,
+		PidsLimit:      o.PidsLimit,
+		ReadOnly:       o.ReadOnly,
+		CapAdd:         o.CapAdd,
+		CapDrop:        o.CapDrop,
+		Privileged:     o.Privileged,
+		AutoRemove:     o.AutoRemove,
+		NetworkMode:    o.Network,
+		NetworkAliases: o.NetworkAliases,
+		Init:           o.Init,
+		SecurityOpt:    o.SecurityOpts,
 	}
 	var err error
 	if h.Memory, err = opts.Bytes("memory", o.Memory); err != nil {

@@ -59,8 +59,22 @@ func createOptions(req *container.CreateRequest, name string, agentPath containe
 	if cfg.StopTimeout != nil {
 		o.StopTimeout, o.StopTimeoutSet = *cfg.StopTimeout, true
 	}
+	// Docker takes an empty network mode with one endpoint as that
+	// network (compose and testcontainers send only the endpoint).
+	if nc := req.NetworkingConfig; o.Network == "" && nc != nil && len(nc.EndpointsConfig) == 1 {
+		for netName := range nc.EndpointsConfig {
+			o.Network = netName
+		}
+	}
 	if o.Network == "default" {
 		o.Network = ""
+	}
+	if nc := req.NetworkingConfig; nc != nil {
+		for netName, ep := range nc.EndpointsConfig {
+			if ep != nil && primaryNetwork(netName) == primaryNetwork(o.Network) {
+				o.NetworkAliases = ep.Aliases
+			}
+		}
 	}
 	if len(hc.Devices) > 0 || len(hc.DeviceRequests) > 0 {
 		return o, badRequest("skiff does not pass host devices into containers (--device, --gpus); leave them out")
@@ -246,7 +260,27 @@ func (s *Server) createRequest(req *container.CreateRequest, name, platform stri
 		}
 	}
 	cfg.Entrypoint, cfg.EntrypointSet = req.Entrypoint, req.Entrypoint != nil
+	if cfg.Healthcheck, err = healthConfig(req.Healthcheck); err != nil {
+		return nil, err
+	}
 	return creq, nil
+}
+
+// healthConfig is the body's Healthcheck as the agent takes it; nil keeps
+// the image's.
+func healthConfig(h *container.HealthConfig) (*apiv1.HealthConfig, error) {
+	if h == nil {
+		return nil, nil
+	}
+	// The agent checks the test and durations, as it does the CLI's.
+	return &apiv1.HealthConfig{
+		Test:          h.Test,
+		Interval:      int64(h.Interval),
+		Timeout:       int64(h.Timeout),
+		StartPeriod:   int64(h.StartPeriod),
+		StartInterval: int64(h.StartInterval),
+		Retries:       int32(h.Retries),
+	}, nil
 }
 
 func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) error {
@@ -280,9 +314,9 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) error {
 			if ep != nil {
 				aliases = ep.Aliases
 			}
-			// The create itself joined the primary network (the agent
-			// takes no aliases there yet).
-			if netName == primary || (primary == "" && (netName == "bridge" || len(nc.EndpointsConfig) == 1)) {
+			// The create itself joined the primary network, with its
+			// aliases.
+			if primaryNetwork(netName) == primaryNetwork(primary) {
 				continue
 			}
 			_, cerr := c.Networks.Connect(ctx, &apiv1.ConnectNetworkRequest{Network: netName, Container: resp.GetId(), Aliases: aliases})
@@ -298,4 +332,13 @@ func (s *Server) createContainer(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, container.CreateResponse{ID: resp.GetId(), Warnings: warnings})
 	return nil
+}
+
+// primaryNetwork is the network a create's network mode names: empty is
+// docker's default bridge.
+func primaryNetwork(mode string) string {
+	if mode == "" || mode == "default" {
+		return "bridge"
+	}
+	return mode
 }

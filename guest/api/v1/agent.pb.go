@@ -540,9 +540,12 @@ type HostConfig struct {
 	// Networking (40-49).
 	PortBindings []*PortBinding `protobuf:"bytes,40,rep,name=port_bindings,json=portBindings,proto3" json:"port_bindings,omitempty"`
 	// publish_all publishes every exposed port on a free host port (-P).
-	PublishAll    bool `protobuf:"varint,41,opt,name=publish_all,json=publishAll,proto3" json:"publish_all,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PublishAll bool `protobuf:"varint,41,opt,name=publish_all,json=publishAll,proto3" json:"publish_all,omitempty"`
+	// network_aliases are the container's other names on its primary
+	// network (--network-alias), which peers on a user network resolve.
+	NetworkAliases []string `protobuf:"bytes,42,rep,name=network_aliases,json=networkAliases,proto3" json:"network_aliases,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HostConfig) Reset() {
@@ -748,6 +751,13 @@ func (x *HostConfig) GetPublishAll() bool {
 		return x.PublishAll
 	}
 	return false
+}
+
+func (x *HostConfig) GetNetworkAliases() []string {
+	if x != nil {
+		return x.NetworkAliases
+	}
+	return nil
 }
 
 type CreateContainerRequest struct {
@@ -4509,7 +4519,7 @@ const file_agent_proto_rawDesc = "" +
 	"\rexposed_ports\x18( \x03(\tR\fexposedPorts\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\a\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf2\a\n" +
 	"\n" +
 	"HostConfig\x12\x16\n" +
 	"\x06memory\x18\x01 \x01(\x03R\x06memory\x12\x1f\n" +
@@ -4546,7 +4556,8 @@ const file_agent_proto_rawDesc = "" +
 	"\x06mounts\x18\x1e \x03(\v2\x15.skiff.agent.v1.MountR\x06mounts\x12@\n" +
 	"\rport_bindings\x18( \x03(\v2\x1b.skiff.agent.v1.PortBindingR\fportBindings\x12\x1f\n" +
 	"\vpublish_all\x18) \x01(\bR\n" +
-	"publishAll\x1a:\n" +
+	"publishAll\x12'\n" +
+	"\x0fnetwork_aliases\x18* \x03(\tR\x0enetworkAliases\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd2\x01\n" +
