@@ -172,6 +172,7 @@ func (s *Server) routes() {
 	s.networkRoutes()
 	s.handle("POST /build", s.build)
 	s.handle("GET /events", s.streamEvents)
+	s.handle("GET /containers/{id}/stats", s.containerStats)
 	s.handle("POST /containers/{id}/pause", s.pauseContainer)
 	s.handle("POST /containers/{id}/unpause", s.pauseContainer)
 	s.handle("POST /session", func(http.ResponseWriter, *http.Request) error {
@@ -183,7 +184,6 @@ func (s *Server) routes() {
 	// Endpoints the agent cannot serve yet.
 	for _, e := range []struct{ pattern, what string }{
 		{"GET /system/df", "system df"},
-		{"GET /containers/{id}/stats", "container stats"},
 		{"POST /containers/{id}/update", "container update"},
 		{"GET /containers/{id}/changes", "container diff"},
 		{"GET /containers/{id}/export", "container export"},
