@@ -3,8 +3,11 @@
 package main_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDockerAPIStats: docker stats --no-stream reads a running
@@ -23,6 +26,46 @@ func TestDockerAPIStats(t *testing.T) {
 			}
 			if r := c.run(t, "", "stats", "--no-stream", "e2e-dapi-no-such"); r.code == 0 {
 				t.Errorf("stats of a missing container: %s", r)
+			}
+		})
+	}
+}
+
+// TestDockerAPICp: docker cp both ways through the socket's archive
+// endpoints, into a directory and under a new name, and docker's error for
+// a missing path.
+func TestDockerAPICp(t *testing.T) {
+	startForDocker(t)
+	for _, c := range dockerCLIs(t) {
+		t.Run(c.name, func(t *testing.T) {
+			name := "e2e-dapi-cp-" + c.name
+			cleanup(t, name)
+			c.must(t, "run", "-d", "--name", name, busybox, "sh", "-c", "mkdir -p /data/sub && echo inside > /data/sub/f && sleep 300")
+			dir := t.TempDir()
+			eventually(t, 10*time.Second, "the container's file", func() bool {
+				return c.run(t, "", "exec", name, "test", "-f", "/data/sub/f").code == 0
+			})
+			c.must(t, "cp", name+":/data", dir)
+			if b, err := os.ReadFile(filepath.Join(dir, "data", "sub", "f")); err != nil || string(b) != "inside\n" {
+				t.Errorf("docker cp out of the container: %q, %v", b, err)
+			}
+			c.must(t, "cp", name+":/data/sub/f", filepath.Join(dir, "renamed"))
+			if b, err := os.ReadFile(filepath.Join(dir, "renamed")); err != nil || string(b) != "inside\n" {
+				t.Errorf("docker cp of a file to a new name: %q, %v", b, err)
+			}
+			host := filepath.Join(dir, "host.txt")
+			if err := os.WriteFile(host, []byte("from host\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c.must(t, "cp", host, name+":/data/")
+			c.must(t, "cp", host, name+":/data/new.txt")
+			if got := c.must(t, "exec", name, "cat", "/data/host.txt", "/data/new.txt"); got != "from host\nfrom host" {
+				t.Errorf("docker cp into the container: %q", got)
+			}
+			r := c.run(t, "", "cp", name+":/no/such", dir)
+			// The 20.10 CLI words any 404 so itself.
+			if r.code == 0 || !strings.Contains(r.stderr, "Could not find the file /no/such") && !strings.Contains(r.stderr, "No such container:path") {
+				t.Errorf("docker cp of a missing path: %s", r)
 			}
 		})
 	}

@@ -173,6 +173,7 @@ func (s *Server) routes() {
 	s.handle("POST /build", s.build)
 	s.handle("GET /events", s.streamEvents)
 	s.handle("GET /containers/{id}/stats", s.containerStats)
+	s.archiveRoutes()
 	s.handle("POST /containers/{id}/pause", s.pauseContainer)
 	s.handle("POST /containers/{id}/unpause", s.pauseContainer)
 	s.handle("POST /session", func(http.ResponseWriter, *http.Request) error {
@@ -187,9 +188,6 @@ func (s *Server) routes() {
 		{"POST /containers/{id}/update", "container update"},
 		{"GET /containers/{id}/changes", "container diff"},
 		{"GET /containers/{id}/export", "container export"},
-		{"HEAD /containers/{id}/archive", "container archive"},
-		{"GET /containers/{id}/archive", "container archive"},
-		{"PUT /containers/{id}/archive", "container archive"},
 		{"POST /commit", "commit"},
 		{"POST /build/prune", "build cache prune"},
 	} {
