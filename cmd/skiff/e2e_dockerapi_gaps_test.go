@@ -70,3 +70,32 @@ func TestDockerAPICp(t *testing.T) {
 		})
 	}
 }
+
+// TestDockerAPIHealthcheck: docker run's --health-* flags travel in the
+// create body, and inspect's State.Health has docker's shape.
+func TestDockerAPIHealthcheck(t *testing.T) {
+	startForDocker(t)
+	for _, c := range dockerCLIs(t) {
+		t.Run(c.name, func(t *testing.T) {
+			name := "e2e-dapi-health-" + c.name
+			cleanup(t, name)
+			c.must(t, "run", "-d", "--name", name, "--health-cmd", "echo probed", "--health-interval", "1s", "--health-retries", "2", busybox, "sleep", "300")
+			if got := c.must(t, "inspect", "-f", "{{json .Config.Healthcheck}}", name); !strings.Contains(got, `"CMD-SHELL","echo probed"`) || !strings.Contains(got, `"Interval":1000000000`) {
+				t.Errorf("Config.Healthcheck: %s", got)
+			}
+			eventually(t, 20*time.Second, "a healthy container", func() bool {
+				return c.run(t, "", "inspect", "-f", "{{.State.Health.Status}}", name).stdout == "healthy\n"
+			})
+			got := c.must(t, "inspect", "-f", "{{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).ExitCode}} {{(index .State.Health.Log 0).Output}}", name)
+			if got != "0 0 probed" {
+				t.Errorf("State.Health: %q", got)
+			}
+			none := name + "-none"
+			cleanup(t, none)
+			c.must(t, "create", "--name", none, "--no-healthcheck", busybox, "true")
+			if got := c.must(t, "inspect", "-f", "{{json .Config.Healthcheck.Test}}", none); got != `["NONE"]` {
+				t.Errorf("--no-healthcheck: %s", got)
+			}
+		})
+	}
+}
