@@ -138,6 +138,7 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newRmiCommand(a)),
 		other(newTagCommand(a)),
 		other(newHistoryCommand(a)),
+		other(newCommitCommand(a)),
 		other(newLoadCommand(a)),
 		other(newSaveCommand(a)),
 		other(newImportCommand(a)),

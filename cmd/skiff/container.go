@@ -33,6 +33,7 @@ func newContainerCommand(a *app) *cobra.Command {
 		newRmCommand(a),
 		newWaitCommand(a),
 		newRenameCommand(a),
+		newCommitCommand(a),
 		newTopCommand(a),
 		newPruneCommand(a),
 		newPauseCommand(a),

@@ -3,7 +3,8 @@
 // and the builder under one root, and serves their gRPC services on any
 // net.Listener: Containers and Freezer (guest/container), Images and
 // ImageHistory (guest/image), Volumes (guest/volume), Networks (guest/network), Builder
-// (guest/build), Events (guest/events) and its own System (version, info,
+// (guest/build), Events (guest/events), its own Committer (a container's
+// layer, written by guest/layer, stored as an image) and System (version, info,
 // the machine's clock, shutdown). The services return plain errors in
 // containerd/errdefs categories; the server's interceptors
 // (guest/api/errstatus) turn them into statuses, and every request but

@@ -24,6 +24,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	"github.com/skiffrun/skiff/guest/layer"
 	"github.com/skiffrun/skiff/guest/passwd"
 	"github.com/skiffrun/skiff/guest/unpack"
 )
@@ -133,7 +134,7 @@ func (bd *build) layerStep(ctx context.Context, st *state, key, createdBy string
 	if err != nil {
 		return err
 	}
-	tmp, diffID, err := layerTar(s.upper, bd.b.cache.layersDir())
+	tmp, diffID, err := layer.Tar(s.upper, bd.b.cache.layersDir())
 	if err != nil {
 		return err
 	}

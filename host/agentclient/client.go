@@ -44,6 +44,7 @@ type Client struct {
 	Archive    apiv1.ArchiveClient
 	Stats      apiv1.StatsClient
 	History    apiv1.ImageHistoryClient
+	Committer  apiv1.CommitterClient
 
 	conn *grpc.ClientConn
 
@@ -89,6 +90,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Archive = apiv1.NewArchiveClient(conn)
 	c.Stats = apiv1.NewStatsClient(conn)
 	c.History = apiv1.NewImageHistoryClient(conn)
+	c.Committer = apiv1.NewCommitterClient(conn)
 	return c, nil
 }
 

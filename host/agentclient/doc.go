@@ -8,6 +8,7 @@
 //   - Images: load, list, inspect, tag, remove, pull, push, save, import
 //     and prune;
 //   - History: an image's history entries;
+//   - Committer: a container's changes as a new image;
 //   - Builder: build from a context stream;
 //   - Volumes: create, inspect, list, remove and prune;
 //   - Networks: create, list, inspect, remove, connect, disconnect and

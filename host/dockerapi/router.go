@@ -176,6 +176,7 @@ func (s *Server) routes() {
 	s.archiveRoutes()
 	s.handle("POST /containers/{id}/pause", s.pauseContainer)
 	s.handle("POST /containers/{id}/unpause", s.pauseContainer)
+	s.handle("POST /commit", s.commit)
 	s.handle("POST /session", func(http.ResponseWriter, *http.Request) error {
 		return notFound("skiff has no BuildKit session endpoint; use the classic builder (DOCKER_BUILDKIT=0)")
 	})
@@ -188,7 +189,6 @@ func (s *Server) routes() {
 		{"POST /containers/{id}/update", "container update"},
 		{"GET /containers/{id}/changes", "container diff"},
 		{"GET /containers/{id}/export", "container export"},
-		{"POST /commit", "commit"},
 		{"POST /build/prune", "build cache prune"},
 	} {
 		s.handle(e.pattern, notServed(e.what))

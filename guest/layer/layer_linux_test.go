@@ -1,4 +1,4 @@
-package build
+package layer
 
 import (
 	"archive/tar"
@@ -35,7 +35,7 @@ func TestWriteLayerWhiteouts(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	if err := writeLayer(upper, &buf); err != nil {
+	if err := Write(upper, &buf); err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]byte{}
@@ -81,5 +81,18 @@ func TestWriteLayerWhiteouts(t *testing.T) {
 	v := make([]byte, 4)
 	if n, err := unix.Getxattr(filepath.Join(back, "opaque"), opaqueXattr, v); err != nil || string(v[:n]) != "y" {
 		t.Errorf("opaque directory did not come back: %v", err)
+	}
+}
+
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

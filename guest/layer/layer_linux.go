@@ -1,4 +1,4 @@
-package build
+package layer
 
 import (
 	"archive/tar"
@@ -24,13 +24,13 @@ const (
 	paxXattr       = "SCHILY.xattr."
 )
 
-// writeLayer writes the overlayfs upper directory upper as an OCI layer
+// Write writes the overlayfs upper directory upper as an OCI layer
 // tar to w: a 0:0 character device (overlayfs's whiteout) becomes an
 // empty ".wh.NAME" file, and a directory marked opaque gets a
 // ".wh..wh..opq" entry. overlayfs's own trusted.overlay.* attributes are
 // left out; other extended attributes are kept. Entries come in lexical
 // order, hard links as links to the first name seen.
-func writeLayer(upper string, w io.Writer) error {
+func Write(upper string, w io.Writer) error {
 	tw := tar.NewWriter(w)
 	links := map[[2]uint64]string{}
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
@@ -153,9 +153,9 @@ func addXattrs(p string, hdr *tar.Header, opaque *bool) error {
 	return nil
 }
 
-// layerTar writes upper's layer into a temp file in dir and returns the
+// Tar writes upper's layer into a temp file in dir and returns the
 // file and the layer's diff ID.
-func layerTar(upper, dir string) (path, diffID string, err error) {
+func Tar(upper, dir string) (path, diffID string, err error) {
 	f, err := os.CreateTemp(dir, "layer-*.tmp")
 	if err != nil {
 		return "", "", fmt.Errorf("write layer: %w", err)
@@ -167,7 +167,7 @@ func layerTar(upper, dir string) (path, diffID string, err error) {
 		}
 	}()
 	h := sha256.New()
-	if err := writeLayer(upper, io.MultiWriter(f, h)); err != nil {
+	if err := Write(upper, io.MultiWriter(f, h)); err != nil {
 		return "", "", err
 	}
 	if err := f.Sync(); err != nil {
