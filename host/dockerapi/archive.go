@@ -1,8 +1,13 @@
 package dockerapi
 
 import (
+	"bufio"
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 
@@ -136,9 +141,36 @@ func (s *Server) putArchive(w http.ResponseWriter, r *http.Request) error {
 	if !os.FileMode(st.GetMode()).IsDir() {
 		return badRequest("extraction point is not a directory: %s", p)
 	}
-	if err := containers.PutArchive(r.Context(), s.b.Client, id, p, r.Body); err != nil {
+	body, err := decompressed(r.Body)
+	if err != nil {
+		return err
+	}
+	if err := containers.PutArchive(r.Context(), s.b.Client, id, p, body); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// decompressed reads a PUT /archive body as docker does: a tar, or one
+// compressed with gzip or bzip2 (testcontainers sends gzip).
+func decompressed(body io.Reader) (io.Reader, error) {
+	br := bufio.NewReader(body)
+	magic, err := br.Peek(3)
+	if err != nil && err != io.EOF {
+		return nil, badRequest("read the archive: %s", err.Error())
+	}
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, badRequest("read the gzip archive: %s", err.Error())
+		}
+		return zr, nil
+	case bytes.HasPrefix(magic, []byte("BZh")):
+		return bzip2.NewReader(br), nil
+	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z'}):
+		return nil, badRequest("skiff does not read xz archives: send a tar, or one compressed with gzip or bzip2")
+	}
+	return br, nil
 }
