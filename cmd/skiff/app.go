@@ -139,6 +139,8 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newTagCommand(a)),
 		other(newHistoryCommand(a)),
 		other(newCommitCommand(a)),
+		other(newDiffCommand(a)),
+		other(newExportCommand(a)),
 		other(newLoadCommand(a)),
 		other(newSaveCommand(a)),
 		other(newImportCommand(a)),

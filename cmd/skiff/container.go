@@ -34,6 +34,8 @@ func newContainerCommand(a *app) *cobra.Command {
 		newWaitCommand(a),
 		newRenameCommand(a),
 		newCommitCommand(a),
+		newDiffCommand(a),
+		newExportCommand(a),
 		newTopCommand(a),
 		newPruneCommand(a),
 		newPauseCommand(a),

@@ -116,6 +116,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage, bus))
 	apiv1.RegisterImageHistoryServer(a.server, image.NewHistoryService(images))
 	apiv1.RegisterCommitterServer(a.server, &commitService{containers: mgr, images: images})
+	apiv1.RegisterChangesServer(a.server, &changesService{containers: mgr})
+	apiv1.RegisterExporterServer(a.server, &exportService{containers: mgr, work: filepath.Join(cfg.Root, "export")})
 	apiv1.RegisterEventsServer(a.server, events.NewService(bus))
 	apiv1.RegisterVolumesServer(a.server, volume.NewService(vols, mgr.VolumeUsers))
 	apiv1.RegisterSystemServer(a.server, &systemService{a: a})

@@ -36,3 +36,9 @@ func (m *Manager) Snapshot(ctx context.Context, ref string, pause bool, fn func(
 	}
 	return fn(rec, img.Layers, filepath.Join(c.dir, "upper"))
 }
+
+// WithRoot calls fn with container ref's merged root filesystem, running
+// or not, for export.
+func (m *Manager) WithRoot(ctx context.Context, ref string, fn func(root string) error) error {
+	return m.withRoot(ctx, ref, fn)
+}

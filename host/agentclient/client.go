@@ -45,6 +45,8 @@ type Client struct {
 	Stats      apiv1.StatsClient
 	History    apiv1.ImageHistoryClient
 	Committer  apiv1.CommitterClient
+	Changes    apiv1.ChangesClient
+	Exporter   apiv1.ExporterClient
 
 	conn *grpc.ClientConn
 
@@ -91,6 +93,8 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Stats = apiv1.NewStatsClient(conn)
 	c.History = apiv1.NewImageHistoryClient(conn)
 	c.Committer = apiv1.NewCommitterClient(conn)
+	c.Changes = apiv1.NewChangesClient(conn)
+	c.Exporter = apiv1.NewExporterClient(conn)
 	return c, nil
 }
 

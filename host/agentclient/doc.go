@@ -9,6 +9,8 @@
 //     and prune;
 //   - History: an image's history entries;
 //   - Committer: a container's changes as a new image;
+//   - Changes and Exporter: a container's changed paths and its root as a
+//     tar;
 //   - Builder: build from a context stream;
 //   - Volumes: create, inspect, list, remove and prune;
 //   - Networks: create, list, inspect, remove, connect, disconnect and

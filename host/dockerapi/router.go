@@ -177,6 +177,8 @@ func (s *Server) routes() {
 	s.handle("POST /containers/{id}/pause", s.pauseContainer)
 	s.handle("POST /containers/{id}/unpause", s.pauseContainer)
 	s.handle("POST /commit", s.commit)
+	s.handle("GET /containers/{id}/changes", s.containerChanges)
+	s.handle("GET /containers/{id}/export", s.exportContainer)
 	s.handle("POST /session", func(http.ResponseWriter, *http.Request) error {
 		return notFound("skiff has no BuildKit session endpoint; use the classic builder (DOCKER_BUILDKIT=0)")
 	})
@@ -187,8 +189,6 @@ func (s *Server) routes() {
 	for _, e := range []struct{ pattern, what string }{
 		{"GET /system/df", "system df"},
 		{"POST /containers/{id}/update", "container update"},
-		{"GET /containers/{id}/changes", "container diff"},
-		{"GET /containers/{id}/export", "container export"},
 		{"POST /build/prune", "build cache prune"},
 	} {
 		s.handle(e.pattern, notServed(e.what))
