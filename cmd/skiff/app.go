@@ -141,6 +141,7 @@ func newRootCommand(a *app) *cobra.Command {
 		other(newCommitCommand(a)),
 		other(newDiffCommand(a)),
 		other(newExportCommand(a)),
+		other(newUpdateCommand(a)),
 		other(newLoadCommand(a)),
 		other(newSaveCommand(a)),
 		other(newImportCommand(a)),

@@ -36,6 +36,7 @@ func newContainerCommand(a *app) *cobra.Command {
 		newCommitCommand(a),
 		newDiffCommand(a),
 		newExportCommand(a),
+		newUpdateCommand(a),
 		newTopCommand(a),
 		newPruneCommand(a),
 		newPauseCommand(a),

@@ -116,6 +116,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage, bus))
 	apiv1.RegisterImageHistoryServer(a.server, image.NewHistoryService(images))
 	apiv1.RegisterCommitterServer(a.server, &commitService{containers: mgr, images: images})
+	apiv1.RegisterUpdaterServer(a.server, container.NewUpdaterService(mgr))
 	apiv1.RegisterChangesServer(a.server, &changesService{containers: mgr})
 	apiv1.RegisterExporterServer(a.server, &exportService{containers: mgr, work: filepath.Join(cfg.Root, "export")})
 	apiv1.RegisterEventsServer(a.server, events.NewService(bus))
@@ -262,3 +263,7 @@ func classify(err error) error {
 }
 
 var _ container.Runtime = runtimeAdapter{}
+
+func (a runtimeAdapter) Update(id string, res *specs.LinuxResources) error {
+	return a.r.Update(id, res)
+}

@@ -53,3 +53,9 @@ type Process interface {
 	Console() *os.File
 	Resize(width, height uint16) error
 }
+
+// Updater is a Runtime that can change a running container's cgroup
+// limits.
+type Updater interface {
+	Update(id string, res *specs.LinuxResources) error
+}

@@ -323,3 +323,9 @@ func rlimits(us []Ulimit) ([]specs.POSIXRlimit, error) {
 	}
 	return out, nil
 }
+
+// LinuxResources is r as the runtime spec spells it, without device
+// rules: what a running container's cgroup is updated to.
+func LinuxResources(r Resources) *specs.LinuxResources {
+	return resources(r, true)
+}

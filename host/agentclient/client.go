@@ -47,6 +47,7 @@ type Client struct {
 	Committer  apiv1.CommitterClient
 	Changes    apiv1.ChangesClient
 	Exporter   apiv1.ExporterClient
+	Updater    apiv1.UpdaterClient
 
 	conn *grpc.ClientConn
 
@@ -95,6 +96,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Committer = apiv1.NewCommitterClient(conn)
 	c.Changes = apiv1.NewChangesClient(conn)
 	c.Exporter = apiv1.NewExporterClient(conn)
+	c.Updater = apiv1.NewUpdaterClient(conn)
 	return c, nil
 }
 

@@ -11,6 +11,7 @@
 //   - Committer: a container's changes as a new image;
 //   - Changes and Exporter: a container's changed paths and its root as a
 //     tar;
+//   - Updater: a container's resources and restart policy;
 //   - Builder: build from a context stream;
 //   - Volumes: create, inspect, list, remove and prune;
 //   - Networks: create, list, inspect, remove, connect, disconnect and
