@@ -30,14 +30,16 @@ func TestChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// /etc was written to: a later time above than below. Set, since two
+	// /etc and /bin were written to: a later time above than below. Set, since two
 	// directories made within one clock tick share their time.
-	if err := os.Chtimes(filepath.Join(lower, "etc"), same, same); err != nil {
-		t.Fatal(err)
-	}
 	later := same.Add(time.Second)
-	if err := os.Chtimes(filepath.Join(upper, "etc"), later, later); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"etc", "bin"} {
+		if err := os.Chtimes(filepath.Join(lower, d), same, same); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(filepath.Join(upper, d), later, later); err != nil {
+			t.Fatal(err)
+		}
 	}
 	got, err := Changes(upper, []string{lower})
 	if err != nil {
