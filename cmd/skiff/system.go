@@ -52,6 +52,25 @@ func newSystemCommand(a *app) *cobra.Command {
 		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newInfoCommand(a), newEventsCommand(a))
+	cmd.AddCommand(newInfoCommand(a), newEventsCommand(a), newDFCommand(a))
+	return cmd
+}
+
+func newDFCommand(a *app) *cobra.Command {
+	var o system.DFOptions
+	cmd := &cobra.Command{
+		Use:   "df [OPTIONS]",
+		Short: "Show skiff disk usage",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client(true)
+			if err != nil {
+				return err
+			}
+			return system.DF(cmd.Context(), c, a.out, o)
+		},
+	}
+	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "Show detailed information on space usage")
+	cmd.Flags().StringVar(&o.Format, "format", "", "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template")
 	return cmd
 }

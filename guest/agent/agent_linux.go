@@ -117,6 +117,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	apiv1.RegisterImageHistoryServer(a.server, image.NewHistoryService(images))
 	apiv1.RegisterCommitterServer(a.server, &commitService{containers: mgr, images: images})
 	apiv1.RegisterUpdaterServer(a.server, container.NewUpdaterService(mgr))
+	apiv1.RegisterDiskUsageServer(a.server, &diskUsageService{images: images, containers: mgr, volumes: vols})
 	apiv1.RegisterChangesServer(a.server, &changesService{containers: mgr})
 	apiv1.RegisterExporterServer(a.server, &exportService{containers: mgr, work: filepath.Join(cfg.Root, "export")})
 	apiv1.RegisterEventsServer(a.server, events.NewService(bus))

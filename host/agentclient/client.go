@@ -48,6 +48,7 @@ type Client struct {
 	Changes    apiv1.ChangesClient
 	Exporter   apiv1.ExporterClient
 	Updater    apiv1.UpdaterClient
+	DiskUsage  apiv1.DiskUsageClient
 
 	conn *grpc.ClientConn
 
@@ -97,6 +98,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Changes = apiv1.NewChangesClient(conn)
 	c.Exporter = apiv1.NewExporterClient(conn)
 	c.Updater = apiv1.NewUpdaterClient(conn)
+	c.DiskUsage = apiv1.NewDiskUsageClient(conn)
 	return c, nil
 }
 

@@ -12,6 +12,7 @@
 //   - Changes and Exporter: a container's changed paths and its root as a
 //     tar;
 //   - Updater: a container's resources and restart policy;
+//   - DiskUsage: the bytes images, containers and volumes take;
 //   - Builder: build from a context stream;
 //   - Volumes: create, inspect, list, remove and prune;
 //   - Networks: create, list, inspect, remove, connect, disconnect and

@@ -180,6 +180,7 @@ func (s *Server) routes() {
 	s.handle("GET /containers/{id}/changes", s.containerChanges)
 	s.handle("GET /containers/{id}/export", s.exportContainer)
 	s.handle("POST /containers/{id}/update", s.updateContainer)
+	s.handle("GET /system/df", s.systemDF)
 	s.handle("POST /session", func(http.ResponseWriter, *http.Request) error {
 		return notFound("skiff has no BuildKit session endpoint; use the classic builder (DOCKER_BUILDKIT=0)")
 	})
@@ -188,7 +189,6 @@ func (s *Server) routes() {
 	})
 	// Endpoints the agent cannot serve yet.
 	for _, e := range []struct{ pattern, what string }{
-		{"GET /system/df", "system df"},
 		{"POST /build/prune", "build cache prune"},
 	} {
 		s.handle(e.pattern, notServed(e.what))

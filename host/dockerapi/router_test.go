@@ -20,7 +20,6 @@ func TestVersionMiddleware(t *testing.T) {
 		{name: "too new", path: "/v1.50/_ping", code: http.StatusBadRequest, message: "client version 1.50 is too new. Maximum supported API version is 1.44"},
 		{name: "too old", path: "/v1.12/_ping", code: http.StatusBadRequest, message: "client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version"},
 		{name: "unknown endpoint", path: "/v1.44/swarm", code: http.StatusNotFound, message: "page not found: skiff does not serve GET /swarm"},
-		{name: "not yet served", path: "/v1.44/system/df", code: http.StatusNotImplemented, message: "system df (GET /system/df) is not supported by skiff yet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
