@@ -8,7 +8,13 @@
 //   - Images (agent.proto): load, pull, push, save, import, tag, remove;
 //   - Builder (build.proto): builds from a streamed context;
 //   - Volumes (volume.proto) and Networks (network.proto);
-//   - Events (events.proto): docker's event stream.
+//   - Events (events.proto): docker's event stream;
+//   - ImageHistory (history.proto): an image's history entries;
+//   - Committer (commit.proto): a container's changes as an image;
+//   - Changes (changes.proto) and Exporter (export.proto): a container's
+//     changed paths, and its root filesystem as a tar;
+//   - Updater (update.proto): a container's limits and restart policy;
+//   - DiskUsage (df.proto): the bytes images, containers and volumes take.
 //
 // The host daemon serves one service to the agent, over streams the
 // agent opens on the same session: HostPorts (hostports.proto: Check,
