@@ -29,6 +29,11 @@ func TestDiff(t *testing.T) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
 		}
 	}
+	for _, own := range []string{"A /etc/hosts", "A /etc/hostname", "A /etc/resolv.conf"} {
+		if containsLine(out, own) {
+			t.Errorf("diff lists the agent's own mount target %q:\n%s", own, out)
+		}
+	}
 	if r := skiff(t, "diff", "no-such-container-here"); r.code == 0 || !strings.Contains(r.stderr, "no-such-container-here") {
 		t.Errorf("diff of a missing container: %s", r)
 	}

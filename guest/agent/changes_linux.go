@@ -23,8 +23,8 @@ type changesService struct {
 
 func (svc *changesService) Changes(ctx context.Context, req *apiv1.ContainerRef) (*apiv1.ChangesResponse, error) {
 	resp := &apiv1.ChangesResponse{}
-	err := svc.containers.Snapshot(ctx, req.GetId(), false, func(_ *apiv1.Container, layers []string, upper string) error {
-		changes, err := layer.Changes(upper, layers)
+	err := svc.containers.Snapshot(ctx, req.GetId(), false, func(_ *apiv1.Container, layers []string, upper string, skip func(string) bool) error {
+		changes, err := layer.Changes(upper, layers, skip)
 		if err != nil {
 			return err
 		}

@@ -27,12 +27,12 @@ func (svc *commitService) Commit(ctx context.Context, req *apiv1.CommitRequest) 
 		names = []string{req.GetReference()}
 	}
 	var id string
-	err := svc.containers.Snapshot(ctx, req.GetContainer(), req.GetPause(), func(rec *apiv1.Container, _ []string, upper string) error {
+	err := svc.containers.Snapshot(ctx, req.GetContainer(), req.GetPause(), func(rec *apiv1.Container, _ []string, upper string, skip func(string) bool) error {
 		base, err := svc.images.RawConfig(rec.GetImageId())
 		if err != nil {
 			return err
 		}
-		path, diffID, err := layer.Tar(upper, svc.images.WorkDir())
+		path, diffID, err := layer.TarSkipping(upper, svc.images.WorkDir(), skip)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
@@ -11,7 +12,9 @@ import (
 // directories (lowest first) and its writable upper directory, for
 // commit and diff. With pause, a running container is frozen for the
 // time of fn, so that the upper directory holds still, and thawed after.
-func (m *Manager) Snapshot(ctx context.Context, ref string, pause bool, fn func(rec *apiv1.Container, layers []string, upper string) error) error {
+// skip names the paths of the upper directory that are the agent's, not
+// the container's: the empty files its /etc binds are mounted on.
+func (m *Manager) Snapshot(ctx context.Context, ref string, pause bool, fn func(rec *apiv1.Container, layers []string, upper string, skip func(rel string) bool) error) error {
 	c, err := m.get(ref)
 	if err != nil {
 		return err
@@ -34,7 +37,24 @@ func (m *Manager) Snapshot(ctx context.Context, ref string, pause bool, fn func(
 			}
 		}()
 	}
-	return fn(rec, img.Layers, filepath.Join(c.dir, "upper"))
+	upper := filepath.Join(c.dir, "upper")
+	return fn(rec, img.Layers, upper, func(rel string) bool { return mountTarget(upper, rel) })
+}
+
+// etcTargets are the files a container gets bind-mounted over from its
+// directory; an image that lacks one gets an empty one in the upper
+// directory to mount on.
+var etcTargets = map[string]bool{"etc/hostname": true, "etc/hosts": true, "etc/resolv.conf": true}
+
+// mountTarget reports whether rel in upper is only such a mount target,
+// which diff and commit leave out, as docker keeps them out of the
+// container's layer.
+func mountTarget(upper, rel string) bool {
+	if !etcTargets[rel] {
+		return false
+	}
+	fi, err := os.Lstat(filepath.Join(upper, rel))
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
 }
 
 // WithRoot calls fn with container ref's merged root filesystem, running

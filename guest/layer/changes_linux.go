@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 
@@ -29,10 +31,15 @@ type Change struct {
 // Changes lists what upper (an overlayfs upper directory) changes over
 // lowers (the layer directories below it, lowest first): a whiteout is a
 // deletion, a path no lower has an addition, and anything else a
-// modification; a directory that only holds changes, its own time the
-// same as below, is left out, as docker leaves it. Paths come sorted.
-func Changes(upper string, lowers []string) ([]Change, error) {
+// modification. A directory that is below too is listed only when
+// something inside it is, or it is opaque, as docker lists it. skip
+// (which may be nil) leaves out paths relative to upper. Paths come
+// sorted.
+func Changes(upper string, lowers []string, skip func(rel string) bool) ([]Change, error) {
 	var out []Change
+	// dirs are the directories that are below too, listed when
+	// something inside them is.
+	dirs := map[string]bool{}
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -41,7 +48,11 @@ func Changes(upper string, lowers []string) ([]Change, error) {
 		if err != nil || rel == "." {
 			return err
 		}
-		name := "/" + filepath.ToSlash(rel)
+		rel = filepath.ToSlash(rel)
+		if skip != nil && skip(rel) {
+			return nil
+		}
+		name := "/" + rel
 		fi, err := os.Lstat(p)
 		if err != nil {
 			return err
@@ -58,8 +69,8 @@ func Changes(upper string, lowers []string) ([]Change, error) {
 		switch {
 		case below == nil:
 			out = append(out, Change{Path: name, Kind: Added})
-		case fi.IsDir() && below.IsDir() && below.ModTime().Equal(fi.ModTime()) && !opaque(p):
-			// Only a way to the changes inside.
+		case fi.IsDir() && below.IsDir() && !opaque(p):
+			dirs[name] = true
 		default:
 			out = append(out, Change{Path: name, Kind: Modified})
 		}
@@ -67,6 +78,12 @@ func Changes(upper string, lowers []string) ([]Change, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list changes: %w", err)
+	}
+	for _, c := range slices.Clone(out) {
+		for d := path.Dir(c.Path); d != "/" && dirs[d]; d = path.Dir(d) {
+			out = append(out, Change{Path: d, Kind: Modified})
+			delete(dirs, d)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil

@@ -31,6 +31,12 @@ const (
 // left out; other extended attributes are kept. Entries come in lexical
 // order, hard links as links to the first name seen.
 func Write(upper string, w io.Writer) error {
+	return WriteSkipping(upper, w, nil)
+}
+
+// WriteSkipping is Write leaving out the paths (relative to upper, with
+// slashes) for which skip reports true.
+func WriteSkipping(upper string, w io.Writer, skip func(rel string) bool) error {
 	tw := tar.NewWriter(w)
 	links := map[[2]uint64]string{}
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
@@ -42,6 +48,9 @@ func Write(upper string, w io.Writer) error {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
+		if skip != nil && skip(rel) {
+			return nil
+		}
 		fi, err := os.Lstat(p)
 		if err != nil {
 			return err
@@ -156,6 +165,11 @@ func addXattrs(p string, hdr *tar.Header, opaque *bool) error {
 // Tar writes upper's layer into a temp file in dir and returns the
 // file and the layer's diff ID.
 func Tar(upper, dir string) (path, diffID string, err error) {
+	return TarSkipping(upper, dir, nil)
+}
+
+// TarSkipping is Tar leaving out what skip names (see WriteSkipping).
+func TarSkipping(upper, dir string, skip func(rel string) bool) (path, diffID string, err error) {
 	f, err := os.CreateTemp(dir, "layer-*.tmp")
 	if err != nil {
 		return "", "", fmt.Errorf("write layer: %w", err)
@@ -167,7 +181,7 @@ func Tar(upper, dir string) (path, diffID string, err error) {
 		}
 	}()
 	h := sha256.New()
-	if err := Write(upper, io.MultiWriter(f, h)); err != nil {
+	if err := WriteSkipping(upper, io.MultiWriter(f, h), skip); err != nil {
 		return "", "", err
 	}
 	if err := f.Sync(); err != nil {
