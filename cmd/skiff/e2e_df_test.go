@@ -14,8 +14,9 @@ import (
 func TestSystemDf(t *testing.T) {
 	name := "e2e-df"
 	vol := "e2e-df-vol"
-	cleanup(t, name)
+	// Cleanups run last-first: the volume goes after the container that holds it.
 	t.Cleanup(func() { skiff(t, "volume", "rm", "-f", vol) })
+	cleanup(t, name)
 	must(t, "run", "--name", name, "-v", vol+":/data", busybox, "sh", "-c", "head -c 300000 /dev/zero > /data/big; head -c 200000 /dev/zero > /rw")
 
 	lines := strings.Split(must(t, "system", "df"), "\n")
