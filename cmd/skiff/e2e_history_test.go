@@ -14,15 +14,14 @@ import (
 )
 
 // dockerAPI calls the machine's docker socket directly and returns the
-// status and body.
+// status and body. A path without a /v1.N prefix gets /v1.44.
 func dockerAPI(t *testing.T, method, path string, body io.Reader) (int, []byte) {
 	t.Helper()
-	c := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", dockerSocket())
-		},
-	}}
-	req, err := http.NewRequest(method, "http://docker/v1.44"+path, body)
+	c := dockerHTTP()
+	if !strings.HasPrefix(path, "/v1.") {
+		path = "/v1.44" + path
+	}
+	req, err := http.NewRequest(method, "http://docker"+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +38,15 @@ func dockerAPI(t *testing.T, method, path string, body io.Reader) (int, []byte) 
 		t.Fatalf("%s %s: read: %v", method, path, err)
 	}
 	return resp.StatusCode, b
+}
+
+// dockerHTTP is an HTTP client of the machine's docker socket.
+func dockerHTTP() *http.Client {
+	return &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", dockerSocket())
+		},
+	}}
 }
 
 // TestHistory builds an image with a layer and a metadata step, and reads

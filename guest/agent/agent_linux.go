@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.server = grpc.NewServer(opts...)
 	apiv1.RegisterContainersServer(a.server, container.NewService(mgr))
 	apiv1.RegisterFreezerServer(a.server, container.NewFreezerService(mgr))
+	apiv1.RegisterWaiterServer(a.server, container.NewWaiterService(mgr))
 	apiv1.RegisterArchiveServer(a.server, container.NewArchiveService(mgr))
 	apiv1.RegisterStatsServer(a.server, container.NewStatsService(mgr))
 	apiv1.RegisterImagesServer(a.server, image.NewService(images, mgr.UsesImage, bus))

@@ -68,7 +68,8 @@ type ctr struct {
 	mu      sync.Mutex
 	rec     *apiv1.Container
 	run     *execution
-	removed bool
+	// removed is set when a removal begins, gone once it has finished.
+	removed, gone bool
 	// changed is closed and replaced at every change of state, waking
 	// Wait calls; exits counts the runs that ended.
 	changed chan struct{}
@@ -255,6 +256,19 @@ func (m *Manager) Rename(ref, name string) error {
 // Wait blocks until container ref meets condition — "not-running" (the
 // default), "next-exit" or "removed" — and returns its exit code.
 func (m *Manager) Wait(ctx context.Context, ref, condition string) (int32, string, error) {
+	return m.WaitArmed(ctx, ref, condition, nil)
+}
+
+// WaitArmed is Wait that calls armed, when set, once the condition is
+// watched: an exit or removal after that call is not missed. As docker's,
+// a removal ends every wait with the container's last exit, and "removed"
+// holds once the removal has finished.
+func (m *Manager) WaitArmed(ctx context.Context, ref, condition string, armed func()) (int32, string, error) {
+	switch condition {
+	case "", "not-running", "next-exit", "removed":
+	default:
+		return 0, "", fmt.Errorf("invalid wait condition %q: use not-running, next-exit or removed: %w", condition, errdefs.ErrInvalidArgument)
+	}
 	c, err := m.get(ref)
 	if err != nil {
 		return 0, "", err
@@ -262,6 +276,9 @@ func (m *Manager) Wait(ctx context.Context, ref, condition string) (int32, strin
 	c.mu.Lock()
 	startExits := c.exits
 	c.mu.Unlock()
+	if armed != nil {
+		armed()
+	}
 	for {
 		c.mu.Lock()
 		st := c.rec.State
@@ -272,16 +289,8 @@ func (m *Manager) Wait(ctx context.Context, ref, condition string) (int32, strin
 			done = !running
 		case "next-exit":
 			done = c.exits > startExits
-		case "removed":
-			done = c.removed
-		default:
-			c.mu.Unlock()
-			return 0, "", fmt.Errorf("invalid wait condition %q: use not-running, next-exit or removed: %w", condition, errdefs.ErrInvalidArgument)
 		}
-		if c.removed && condition != "removed" && !done {
-			c.mu.Unlock()
-			return 0, "", fmt.Errorf("No such container: %s: %w", ref, errdefs.ErrNotFound)
-		}
+		done = done || c.gone
 		ch := c.changed
 		code, msg := st.ExitCode, st.Error
 		c.mu.Unlock()

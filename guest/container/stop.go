@@ -208,6 +208,7 @@ func (m *Manager) removeStopped(c *ctr) error {
 		errs = append(errs, m.releaseVolumes(c.rec))
 	}
 	c.mu.Lock()
+	c.gone = true
 	c.notify()
 	rec := clone(c.rec)
 	c.mu.Unlock()

@@ -49,6 +49,7 @@ type Client struct {
 	Exporter   apiv1.ExporterClient
 	Updater    apiv1.UpdaterClient
 	DiskUsage  apiv1.DiskUsageClient
+	Waiter     apiv1.WaiterClient
 
 	conn *grpc.ClientConn
 
@@ -99,6 +100,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Exporter = apiv1.NewExporterClient(conn)
 	c.Updater = apiv1.NewUpdaterClient(conn)
 	c.DiskUsage = apiv1.NewDiskUsageClient(conn)
+	c.Waiter = apiv1.NewWaiterClient(conn)
 	return c, nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
@@ -274,48 +273,59 @@ func unixParam(v string) string {
 	return v
 }
 
+// waitContainer answers POST /containers/{id}/wait as docker does: from
+// API 1.30 with the condition asked for and the headers sent once the
+// wait holds (the docker CLI starts the container only then), the exit
+// after; before 1.30 not-running, all at the end.
 func (s *Server) waitContainer(w http.ResponseWriter, r *http.Request) error {
-	cond := r.URL.Query().Get("condition")
-	switch cond {
-	case "", "not-running", "next-exit", "removed":
-	default:
-		return badRequest("invalid condition %q: use not-running, next-exit or removed", cond)
+	legacy := compareVersions(apiVersion(r.Context()), "1.30") < 0
+	cond := ""
+	if !legacy {
+		cond = r.URL.Query().Get("condition")
+		switch cond {
+		case "", "not-running", "next-exit", "removed":
+		default:
+			return badRequest("invalid condition: %q", cond)
+		}
 	}
-	c, err := s.b.Client.Containers.Inspect(r.Context(), &apiv1.ContainerRef{Id: r.PathValue("id")})
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	st, err := s.b.Client.Waiter.Wait(ctx, &apiv1.WaitRequest{Id: r.PathValue("id"), Condition: cond})
 	if err != nil {
 		return err
 	}
-	type result struct {
-		resp *apiv1.WaitResponse
-		err  error
+	// The first answer is armed, or why the wait cannot be (no such
+	// container), which still has its own status.
+	if _, err := st.Recv(); err != nil {
+		return err
 	}
-	done := make(chan result, 1)
-	go func() {
-		resp, err := s.b.Client.Containers.Wait(r.Context(), &apiv1.WaitRequest{Id: c.GetId(), Condition: cond})
-		done <- result{resp, err}
-	}()
-	// The client starts the container once the headers arrive; a round
-	// trip to the agent first lets the wait above take hold.
-	_, _ = s.b.Client.Containers.Inspect(r.Context(), &apiv1.ContainerRef{Id: c.GetId()})
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	res := <-done
-	out := container.WaitResponse{}
-	switch {
-	case res.err == nil:
-		out.StatusCode = int64(res.resp.GetExitCode())
-		if msg := res.resp.GetError(); msg != "" {
-			out.Error = &container.WaitExitError{Message: msg}
+	if !legacy {
+		w.WriteHeader(http.StatusOK)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
 		}
-	case cond == "removed" && errdefs.IsNotFound(res.err):
-		// Removed before the wait took hold: its last state is gone too.
-	case errors.Is(res.err, context.Canceled):
-		return nil
-	default:
-		out.Error = &container.WaitExitError{Message: res.err.Error()}
+	}
+	var out container.WaitResponse
+	for {
+		ev, err := st.Recv()
+		if err != nil {
+			if errors.Is(err, context.Canceled) || r.Context().Err() != nil {
+				return nil
+			}
+			if legacy {
+				return err
+			}
+			out.Error = &container.WaitExitError{Message: err.Error()}
+			break
+		}
+		if res := ev.GetResult(); res != nil {
+			out.StatusCode = int64(res.GetExitCode())
+			if msg := res.GetError(); msg != "" {
+				out.Error = &container.WaitExitError{Message: msg}
+			}
+			break
+		}
 	}
 	return jsonLine(w, out)
 }
