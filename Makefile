@@ -141,3 +141,10 @@ clean:
 	rm -rf bin build
 
 FORCE:
+
+# Release: the tests of what goes into a release (the bundled image's
+# applets against its binaries).
+.PHONY: e2e-release
+test: e2e-release
+e2e-release: images
+	$(GO) test -tags e2e -count=1 ./scripts/mkbusybox/

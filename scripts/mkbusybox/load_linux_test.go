@@ -36,10 +36,13 @@ func TestLoads(t *testing.T) {
 		t.Errorf("image %+v config %v", img, img.Config)
 	}
 	root := img.Layers[0]
-	for _, a := range applets {
+	for _, a := range testApplets {
 		if target, err := os.Readlink(filepath.Join(root, "bin", a)); err != nil || target != "busybox" {
 			t.Errorf("bin/%s -> %q, %v", a, target, err)
 		}
+	}
+	if links, err := os.ReadDir(filepath.Join(root, "bin")); err != nil || len(links) != len(testApplets)+1 {
+		t.Errorf("bin/ has %d entries, %v; want busybox and its %d applets", len(links), err, len(testApplets))
 	}
 	modes := map[string]uint32{"tmp": unix.S_IFDIR | 0o1777, "root": unix.S_IFDIR | 0o700, "proc": unix.S_IFDIR | 0o555, "bin/busybox": unix.S_IFREG | 0o755}
 	for p, want := range modes {

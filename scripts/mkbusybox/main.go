@@ -4,9 +4,10 @@
 //	go run ./scripts/mkbusybox -busybox build/busybox/busybox-amd64 -arch amd64 -o build/images/busybox-amd64.tar
 //
 // The image has one layer: the static busybox binary given, a symlink
-// in /bin for each of a fixed list of applets (the binary may be for
-// another architecture, so it cannot be asked for its own list), a
-// passwd and group file, and the empty directories a container expects.
+// in /bin for each applet the binary has, as in docker's busybox image
+// (the binary may be for another architecture, so its list is read from
+// its applet table rather than asked of busybox --list), a passwd and
+// group file, and the empty directories a container expects.
 // The output depends on nothing but the inputs: every timestamp is
 // SOURCE_DATE_EPOCH, or 2024-01-01 when that is unset, entries are
 // sorted and owned by root.
@@ -31,26 +32,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
-
-// applets are linked to /bin/busybox. Every one is in Debian's
-// busybox-static, whose build configuration is the same on amd64 and
-// arm64.
-var applets = []string{
-	"[", "[[", "ash", "awk", "base64", "basename", "cat", "chgrp", "chmod",
-	"chown", "clear", "cmp", "cp", "cut", "date", "dd", "df", "diff",
-	"dirname", "dmesg", "du", "echo", "egrep", "env", "expr", "false",
-	"fgrep", "find", "free", "getopt", "grep", "groups", "gunzip", "gzip",
-	"head", "hexdump", "hostname", "id", "ifconfig", "init", "ip", "kill",
-	"killall", "less", "ln", "ls", "md5sum", "mkdir", "mkfifo", "mknod",
-	"mktemp", "more", "mount", "mv", "nc", "netstat", "nproc", "nslookup",
-	"od", "pidof", "ping", "printf", "ps", "pwd", "readlink", "realpath",
-	"rev", "rm", "rmdir", "route", "sed", "seq", "setsid", "sh", "sha1sum",
-	"sha256sum", "sleep", "sort", "stat", "stty", "su", "sync", "tac",
-	"tail", "tar", "tee", "test", "time", "timeout", "top", "touch", "tr",
-	"true", "truncate", "tty", "umount", "uname", "uniq", "unlink",
-	"uptime", "usleep", "vi", "watch", "wc", "wget", "which", "who",
-	"whoami", "xargs", "yes", "zcat",
-}
 
 const (
 	passwd = `root:x:0:0:root:/root:/bin/sh
@@ -94,7 +75,7 @@ func run(bin, arch, out, tag string) error {
 	if err != nil {
 		return err
 	}
-	busybox, err := readBusybox(bin, arch)
+	busybox, applets, err := readBusybox(bin, arch)
 	if err != nil {
 		return err
 	}
@@ -102,7 +83,7 @@ func run(bin, arch, out, tag string) error {
 	if err != nil {
 		return fmt.Errorf("image name %q: %w", tag, err)
 	}
-	img, err := buildImage(busybox, arch, epoch)
+	img, err := buildImage(busybox, applets, arch, epoch)
 	if err != nil {
 		return err
 	}
@@ -113,7 +94,7 @@ func run(bin, arch, out, tag string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: %s %s\n", out, tag, id)
+	fmt.Printf("%s: %s %s, %d applets\n", out, tag, id, len(applets))
 	return nil
 }
 
@@ -131,35 +112,40 @@ func sourceDate() (time.Time, error) {
 	return time.Unix(sec, 0).UTC(), nil
 }
 
-// readBusybox reads the binary and checks that it is a static ELF for
-// arch, so that a swapped argument fails here and not in a container.
-func readBusybox(path, arch string) ([]byte, error) {
+// readBusybox reads the binary and its applet names and checks that it
+// is a static ELF for arch, so that a swapped argument fails here and
+// not in a container.
+func readBusybox(path, arch string) (data []byte, applets []string, err error) {
 	want, ok := machines[arch]
 	if !ok {
-		return nil, fmt.Errorf("-arch %q: want amd64 or arm64", arch)
+		return nil, nil, fmt.Errorf("-arch %q: want amd64 or arm64", arch)
 	}
-	data, err := os.ReadFile(path)
+	data, err = os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("%s is not an ELF binary: %w", path, err)
+		return nil, nil, fmt.Errorf("%s is not an ELF binary: %w", path, err)
 	}
 	defer f.Close()
 	if f.Machine != want {
-		return nil, fmt.Errorf("%s is a %s binary, not %s", path, f.Machine, arch)
+		return nil, nil, fmt.Errorf("%s is a %s binary, not %s", path, f.Machine, arch)
 	}
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
-			return nil, fmt.Errorf("%s is dynamically linked; the image has no libraries (use busybox-static)", path)
+			return nil, nil, fmt.Errorf("%s is dynamically linked; the image has no libraries (use busybox-static)", path)
 		}
 	}
-	return data, nil
+	applets, err = appletNames(f, data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, applets, nil
 }
 
 // layerTar returns the image's one layer, entries sorted by name.
-func layerTar(busybox []byte, epoch time.Time) ([]byte, error) {
+func layerTar(busybox []byte, applets []string, epoch time.Time) ([]byte, error) {
 	type entry struct {
 		hdr  tar.Header
 		body []byte
@@ -180,6 +166,9 @@ func layerTar(busybox []byte, epoch time.Time) ([]byte, error) {
 		dir("var", 0o755, 0),
 	}
 	for _, a := range applets {
+		if a == "busybox" {
+			continue
+		}
 		entries = append(entries, entry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777}})
 	}
 	slices.SortFunc(entries, func(a, b entry) int {
@@ -214,8 +203,8 @@ func layerTar(busybox []byte, epoch time.Time) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func buildImage(busybox []byte, arch string, epoch time.Time) (v1.Image, error) {
-	data, err := layerTar(busybox, epoch)
+func buildImage(busybox []byte, applets []string, arch string, epoch time.Time) (v1.Image, error) {
+	data, err := layerTar(busybox, applets, epoch)
 	if err != nil {
 		return nil, err
 	}

@@ -12,9 +12,12 @@ import (
 
 var epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// testApplets stand for a binary's applet table.
+var testApplets = []string{"[", "[[", "httpd", "ls", "nslookup", "sh", "vi"}
+
 func build(t *testing.T, arch string) []byte {
 	t.Helper()
-	img, err := buildImage([]byte("not really busybox"), arch, epoch)
+	img, err := buildImage([]byte("not really busybox"), testApplets, arch, epoch)
 	if err != nil {
 		t.Fatal(err)
 	}
