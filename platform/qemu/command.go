@@ -42,6 +42,11 @@ type Host struct {
 	Virtiofsd string
 	// VhostVsock reports whether /dev/vhost-vsock is usable.
 	VhostVsock bool
+	// Unprivileged reports whether skiff runs as a user other than root.
+	// virtiofsd then is not used: the C one (Debian's, QEMU's bundled)
+	// needs root to switch to each caller's ids, and QEMU's own 9p
+	// server runs as the user, so what containers create belongs to them.
+	Unprivileged bool
 }
 
 // Command is what Start runs: QEMU, and one virtiofsd per virtiofs share,
@@ -73,7 +78,7 @@ func Resolve(spec platform.MachineSpec, h Host) platform.MachineSpec {
 	for i, sh := range spec.Shares {
 		if sh.Type == "" {
 			sh.Type = platform.Share9P
-			if h.Virtiofsd != "" {
+			if h.Virtiofsd != "" && !h.Unprivileged {
 				sh.Type = platform.ShareVirtiofs
 			}
 		}

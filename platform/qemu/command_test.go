@@ -54,6 +54,9 @@ func TestBuildGolden(t *testing.T) {
 		{"amd64-serial", "amd64", func(*platform.MachineSpec, *Host) {}},
 		{"amd64-shares-virtiofs", "amd64", func(s *platform.MachineSpec, _ *Host) { withShares(s) }},
 		{"amd64-shares-9p", "amd64", func(s *platform.MachineSpec, h *Host) { withShares(s); h.Virtiofsd = "" }},
+		// An ordinary user's QEMU serves the shares itself, even where a
+		// virtiofsd is installed.
+		{"amd64-shares-unprivileged", "amd64", func(s *platform.MachineSpec, h *Host) { withShares(s); h.Unprivileged = true }},
 		{"amd64-vsock-kvm", "amd64", func(s *platform.MachineSpec, h *Host) {
 			h.VhostVsock, h.Accel = true, "kvm"
 			s.CPUs, s.MemoryMiB, s.Debug = 4, 4096, true

@@ -41,6 +41,9 @@ const pollInterval = 20 * time.Millisecond
 // killGrace is how long a killed QEMU gets to be reaped.
 const killGrace = 5 * time.Second
 
+// helperGrace is how long QEMU gets to exit by itself after a helper did.
+const helperGrace = time.Second
+
 // Accelerated reports whether a trial boot of spec's kernel under KVM
 // reaches init (cached per host boot in the skiff home).
 func (Driver) Accelerated(ctx context.Context, spec platform.MachineSpec) bool {
@@ -80,9 +83,16 @@ func (Driver) Check(spec platform.MachineSpec) error {
 	return VerifyImage(spec.Kernel, spec.Initrd)
 }
 
-// findQEMU looks the system emulator for arch up on $PATH, naming the
-// package that has it when it is missing.
+// findQEMU looks the system emulator for arch up on $PATH (or takes
+// $SKIFF_QEMU), naming the package that has it when it is missing.
 func findQEMU(arch string) (string, error) {
+	if p := os.Getenv("SKIFF_QEMU"); p != "" {
+		found, err := exec.LookPath(p)
+		if err != nil {
+			return "", fmt.Errorf("SKIFF_QEMU=%s: %w; unset it to use %s from $PATH", p, err, binary(arch))
+		}
+		return found, nil
+	}
 	p, err := exec.LookPath(binary(arch))
 	if err != nil {
 		pkg := "qemu-system-x86"
@@ -105,7 +115,7 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 	if err != nil {
 		return nil, err
 	}
-	h := Host{Now: time.Now(), Accel: "tcg", QEMU: qemu, TSCkHz: tscKHz(), Virtiofsd: findVirtiofsd(), VhostVsock: vhostVsock()}
+	h := Host{Now: time.Now(), Accel: "tcg", QEMU: qemu, TSCkHz: tscKHz(), Virtiofsd: findVirtiofsd(), VhostVsock: vhostVsock(), Unprivileged: os.Geteuid() != 0}
 	if d.Accelerated(ctx, spec) {
 		h.Accel = "kvm"
 	} else {
@@ -152,14 +162,14 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 	}
 	defer helperLog.Close()
 	fmt.Fprintf(helperLog, "%s skiff: starting %s\n", time.Now().UTC().Format(time.RFC3339), strings.Join(cmd.QEMU, " "))
-	for _, argv := range cmd.Virtiofsd {
-		p, err := startHelper(argv, helperLog)
+	for i, argv := range cmd.Virtiofsd {
+		h, err := startHelper("virtiofsd for "+spec.Shares[i].HostPath, argv, helperLog)
 		if err != nil {
-			return nil, fmt.Errorf("start virtiofsd: %w", err)
+			return nil, err
 		}
-		m.helpers = append(m.helpers, p)
-		if err := waitSocket(ctx, strings.TrimPrefix(argv[1], "--socket-path="), p); err != nil {
-			return nil, fmt.Errorf("virtiofsd for %s: %w; its log is %s", argv[3], err, helperLog.Name())
+		m.helpers = append(m.helpers, h)
+		if err := waitSocket(ctx, strings.TrimPrefix(argv[1], "--socket-path="), h); err != nil {
+			return nil, fmt.Errorf("%w; its log is %s", err, helperLog.Name())
 		}
 	}
 	var consoleStart int64
@@ -168,13 +178,10 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 		consoleStart, _ = f.Seek(0, io.SeekEnd)
 		f.Close()
 	}
-	m.qemu = exec.Command(cmd.QEMU[0], cmd.QEMU[1:]...)
-	m.qemu.Stdout, m.qemu.Stderr = helperLog, helperLog
-	m.qemu.SysProcAttr = sysProcAttr()
-	if err := m.qemu.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cmd.QEMU[0], err)
+	if m.qemu, err = startHelper("qemu", cmd.QEMU, helperLog); err != nil {
+		return nil, err
 	}
-	go m.reap(helperLog.Name())
+	go m.watch()
 	go m.timeBoot(time.Now(), consoleStart)
 	return m, nil
 }
@@ -213,43 +220,16 @@ func (m *machine) timeBoot(launched time.Time, offset int64) {
 	}
 }
 
-func startHelper(argv []string, logf *os.File) (*exec.Cmd, error) {
-	c := exec.Command(argv[0], argv[1:]...)
-	c.Stdout, c.Stderr = logf, logf
-	c.SysProcAttr = sysProcAttr()
-	if err := c.Start(); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// waitSocket waits until path accepts connections, p exits, or ctx ends.
-func waitSocket(ctx context.Context, path string, p *exec.Cmd) error {
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return nil
-		}
-		if p.ProcessState != nil {
-			return errors.New("it exited")
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("its socket %s did not appear: %w", path, ctx.Err())
-		case <-time.After(pollInterval):
-		}
-	}
-}
-
 // machine is a running QEMU and its helpers, owned by this process.
 type machine struct {
 	spec    platform.MachineSpec
-	qemu    *exec.Cmd
-	helpers []*exec.Cmd
+	qemu    *helper
+	helpers []*helper // the virtiofsds, one per virtiofs share
 	vsock   net.Listener
 	accel   string
 
-	done    chan struct{} // closed once QEMU has exited and been reaped
-	exitErr error
+	done    chan struct{} // closed once QEMU and its helpers have exited
+	exitErr error         // why the machine stopped; read after done closes
 
 	stopOnce sync.Once
 }
@@ -257,20 +237,48 @@ type machine struct {
 // RunInfo reports QEMU's pid, the acceleration and the resolved sizes.
 func (m *machine) RunInfo() platform.RunInfo {
 	ri := platform.RunInfo{Accel: m.accel, CPUs: m.spec.CPUs, MemoryMiB: m.spec.MemoryMiB}
-	if m.qemu != nil && m.qemu.Process != nil {
-		ri.PID = m.qemu.Process.Pid
+	if m.qemu != nil && m.qemu.cmd.Process != nil {
+		ri.PID = m.qemu.cmd.Process.Pid
 	}
 	return ri
 }
 
-func (m *machine) reap(logPath string) {
-	err := m.qemu.Wait()
-	if err != nil {
-		m.exitErr = fmt.Errorf("qemu exited: %w%s", err, lastLine(logPath))
+// watch waits for QEMU or a helper to exit. A helper that exits first
+// takes the machine down with it (QEMU cannot go on without its shares)
+// and its own last line becomes the reason the machine stopped; QEMU's
+// exit ends the helpers.
+func (m *machine) watch() {
+	var failed *helper
+	exits := make(chan *helper, len(m.helpers))
+	for _, h := range m.helpers {
+		go func() {
+			<-h.exited
+			exits <- h
+		}()
+	}
+	select {
+	case <-m.qemu.exited:
+	case h := <-exits:
+		// At a power-off a virtiofsd may see QEMU hang up and exit just
+		// before QEMU does; that QEMU then exits cleanly.
+		select {
+		case <-m.qemu.exited:
+			if m.qemu.err != nil {
+				failed = h
+			}
+		case <-time.After(helperGrace):
+			failed = h
+			m.qemu.kill()
+		}
+	}
+	switch {
+	case failed != nil:
+		m.exitErr = failed.failure()
+	case m.qemu.err != nil:
+		m.exitErr = m.qemu.failure()
 	}
 	for _, h := range m.helpers {
-		_ = h.Process.Kill()
-		_ = h.Wait()
+		h.kill()
 	}
 	close(m.done)
 }
@@ -280,7 +288,15 @@ func (m *machine) reap(logPath string) {
 // connection the guest makes to the vsock listener.
 func (m *machine) AgentConn(ctx context.Context) (net.Conn, error) {
 	if m.vsock != nil {
-		return acceptCtx(ctx, m.vsock, m.done)
+		c, err := acceptCtx(ctx, m.vsock, m.done)
+		if err != nil && ctx.Err() == nil {
+			select {
+			case <-m.done:
+				return nil, m.stoppedErr()
+			default:
+			}
+		}
+		return c, err
 	}
 	var d net.Dialer
 	for {
@@ -368,16 +384,15 @@ func (m *machine) Stop(ctx context.Context) error {
 
 // kill ends QEMU and the helpers at once and waits for them.
 func (m *machine) kill() {
-	if m.qemu != nil && m.qemu.Process != nil {
-		_ = m.qemu.Process.Kill()
+	if m.qemu != nil {
+		m.qemu.kill()
 		select {
 		case <-m.done:
 		case <-time.After(killGrace):
 		}
 	} else {
 		for _, h := range m.helpers {
-			_ = h.Process.Kill()
-			_ = h.Wait()
+			h.kill()
 		}
 	}
 	m.removeSockets()
@@ -431,19 +446,6 @@ func powerdown(ctx context.Context, sock string) error {
 	return nil
 }
 
-// lastLine returns ": " and the last non-empty line of the file at path.
-func lastLine(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
-		return ": " + l
-	}
-	return ""
-}
-
 // tscKHz is the host's TSC rate as /proc/cpuinfo's "cpu MHz" gives it.
 func tscKHz() int64 {
 	f, err := os.Open("/proc/cpuinfo")
@@ -465,8 +467,12 @@ func tscKHz() int64 {
 	return 0
 }
 
-// findVirtiofsd looks for QEMU's bundled C daemon, then the Rust one.
+// findVirtiofsd takes $SKIFF_VIRTIOFSD, else looks for QEMU's bundled C
+// daemon, then the Rust one.
 func findVirtiofsd() string {
+	if p := os.Getenv("SKIFF_VIRTIOFSD"); p != "" {
+		return p
+	}
 	for _, p := range []string{"/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd", "/usr/lib/virtiofsd"} {
 		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
 			return p
