@@ -151,7 +151,7 @@ func (s *Server) startExec(w http.ResponseWriter, r *http.Request) error {
 	if start.Stdin {
 		go pumpStdin(h.in, st, nil)
 	} else {
-		go drain(h.in)
+		go watchClient(ctx, h.conn, h.in, cancel)
 	}
 	exit, _ := pumpOutput(st, h.out, nil)
 	if exit != nil && exit.GetError() != "" {

@@ -3,7 +3,6 @@ package dockerapi
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -120,17 +119,11 @@ func (s *Server) attachContainer(w http.ResponseWriter, r *http.Request) error {
 	if stdin {
 		go pumpStdin(h.in, st, ready)
 	} else {
-		go drain(h.in)
+		go watchClient(ctx, h.conn, h.in, cancel)
 	}
 	_, _ = pumpOutput(st, h.out, nil)
 	return nil
 }
-
-// drain reads what a client that attached no stdin sends: nothing, then
-// an EOF when it half-closes (the docker CLI does so at once), which is
-// no hang-up: it still reads. A client that goes away is noticed when a
-// write to it fails.
-func drain(in io.Reader) { _, _ = io.Copy(io.Discard, in) }
 
 // attachLogs answers an attach without stream: what the container wrote,
 // then the end.
