@@ -242,10 +242,21 @@ func (m *Machine) keepTime(sess *yamux.Session) {
 	}
 }
 
-// consoleTail returns the last n lines of the console log, indented under
-// a heading, for an error message; "" when there are none.
+// consoleTail returns the last n lines the console got in the last boot,
+// indented under a heading, for an error message; "" when there are none.
 func consoleTail(path string, n int) string {
-	lines := lastLines(path, n)
+	lines := lastLines(path, 1<<10)
+	// Only the last boot's lines say what went wrong; each driver starts
+	// a boot's lines with its "skiff: booting machine" line.
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], bootMarker) {
+			lines = lines[i+1:]
+			break
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
 	if len(lines) == 0 {
 		return ""
 	}
@@ -273,5 +284,8 @@ func lastLines(path string, n int) []string {
 	}
 	return lines
 }
+
+// bootMarker is in the line a driver writes to the console at each boot.
+const bootMarker = "skiff: booting machine"
 
 var errDaemonExited = errors.New("the machine's host daemon exited")

@@ -322,3 +322,25 @@ func TestUnknownDriverListsKnownOnes(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// An error names the last boot's console lines only: those of a boot
+// before say nothing of this one.
+func TestConsoleTailLastBoot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "console.log")
+	old := "2026-12-04T21:26:27Z skiff: booting machine \"default\" (tcg)\nold kernel line\nskiff-init: agent ended; powering off\n"
+	if err := os.WriteFile(path, []byte(old+"2026-12-04T21:30:35Z skiff: booting machine \"default\" (tcg)\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := consoleTail(path, 5); got != "" {
+		t.Errorf("a boot that printed nothing: %q", got)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString("Kernel panic - not syncing: VFS\n")
+	f.Close()
+	if got, want := consoleTail(path, 5), "; the machine's console ("+path+") ends:\n  Kernel panic - not syncing: VFS"; got != want {
+		t.Errorf("consoleTail = %q, want %q", got, want)
+	}
+}
