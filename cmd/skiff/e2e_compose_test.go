@@ -133,10 +133,12 @@ volumes:
 
 // psEntry is what compose ps --format json says of a container.
 type psEntry struct {
-	Service string
-	State   string
-	Name    string
-	Project string
+	Service  string
+	State    string
+	Name     string
+	Project  string
+	Health   string
+	ExitCode int
 }
 
 func composePs(t *testing.T, dir string) map[string]psEntry {

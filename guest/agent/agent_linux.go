@@ -224,6 +224,12 @@ func (v volumeStore) Create(name string, labels map[string]string) (string, stri
 
 func (v volumeStore) Remove(name string) error { return v.s.Remove(name) }
 
+// Anonymous reports whether volume name was made anonymous.
+func (v volumeStore) Anonymous(name string) bool {
+	vol, err := v.s.Get(name)
+	return err == nil && vol.GetAnonymous()
+}
+
 // runtimeAdapter runs containers with guest/runner.
 type runtimeAdapter struct{ r *runner.Runner }
 

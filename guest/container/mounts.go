@@ -22,6 +22,14 @@ type VolumeStore interface {
 	Remove(name string) error
 }
 
+// anonymousVolumes is a VolumeStore that knows which volumes were made
+// anonymous. A volume named in a mount may still be one: docker compose
+// recreates a container with its predecessor's anonymous volumes mounted
+// by name, and docker still removes those with the container (rm -v).
+type anonymousVolumes interface {
+	Anonymous(name string) bool
+}
+
 // Mount types, as docker names them.
 const (
 	mountBind   = "bind"
@@ -61,9 +69,13 @@ func (m *Manager) resolveMounts(cfg *apiv1.ContainerConfig, hc *apiv1.HostConfig
 		if created {
 			made = append(made, got)
 		}
+		anonymous := name == ""
+		if av, ok := m.volumes.(anonymousVolumes); ok && !anonymous {
+			anonymous = av.Anonymous(got)
+		}
 		mps = append(mps, &apiv1.MountPoint{
 			Type: mountVolume, Name: got, Source: dir, Destination: dst, Driver: "local",
-			Mode: mode, Rw: !ro, Anonymous: name == "", NoCopy: noCopy,
+			Mode: mode, Rw: !ro, Anonymous: anonymous, NoCopy: noCopy,
 		})
 		return nil
 	}

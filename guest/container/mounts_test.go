@@ -120,3 +120,37 @@ func TestResolveMounts(t *testing.T) {
 		t.Errorf("a bind over a tmpfs: %v", err)
 	}
 }
+
+// labelledVolumes is a recordingVolumes that also knows which of its
+// volumes are anonymous.
+type labelledVolumes struct {
+	recordingVolumes
+	anon map[string]bool
+}
+
+func (l *labelledVolumes) Anonymous(name string) bool { return l.anon[name] }
+
+// TestResolveMountsKeepsAnonymity: an anonymous volume mounted again by
+// name (compose's recreate) stays anonymous, so rm -v still removes it.
+func TestResolveMountsKeepsAnonymity(t *testing.T) {
+	vols := &labelledVolumes{
+		recordingVolumes: recordingVolumes{vols: map[string]bool{"0a1b2c": true, "named": true}},
+		anon:             map[string]bool{"0a1b2c": true},
+	}
+	m := &Manager{volumes: vols, byID: map[string]*ctr{}, names: map[string]string{}}
+	hc := &apiv1.HostConfig{Mounts: []*apiv1.Mount{
+		{Type: "volume", Source: "0a1b2c", Target: "/anon"},
+		{Type: "volume", Source: "named", Target: "/named"},
+	}}
+	mps, _, err := m.resolveMounts(&apiv1.ContainerConfig{}, hc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &apiv1.Container{Id: "c1", Name: "one", Mounts: mps}
+	if err := m.releaseVolumes(rec); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(vols.removed) != "[0a1b2c]" {
+		t.Errorf("released %v, want the anonymous volume only", vols.removed)
+	}
+}

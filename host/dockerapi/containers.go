@@ -1,6 +1,7 @@
 package dockerapi
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -220,11 +221,34 @@ func (s *Server) killContainer(w http.ResponseWriter, r *http.Request) error {
 	if !c.GetState().GetRunning() {
 		return conflict("Cannot kill container: %s: container %s is not running", id, c.GetId())
 	}
-	if _, err := s.b.Client.Containers.Kill(r.Context(), &apiv1.KillRequest{Id: id, Signal: r.URL.Query().Get("signal")}); err != nil {
+	sig := r.URL.Query().Get("signal")
+	if _, err := s.b.Client.Containers.Kill(r.Context(), &apiv1.KillRequest{Id: id, Signal: sig}); err != nil {
 		return err
+	}
+	if isKill(sig) {
+		// As docker does, a SIGKILL returns once the container is down,
+		// so the client's next look (compose kill, then ps) sees it
+		// exited. A container that outlives the wait is still reported
+		// killed: the signal was sent.
+		ctx, cancel := context.WithTimeout(r.Context(), killWait)
+		_, _ = s.b.Client.Containers.Wait(ctx, &apiv1.WaitRequest{Id: c.GetId(), Condition: "not-running"})
+		cancel()
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// killWait bounds how long a SIGKILL waits for its container to exit.
+const killWait = 10 * time.Second
+
+// isKill reports whether a kill request's signal is SIGKILL, docker's
+// default.
+func isKill(sig string) bool {
+	switch strings.TrimPrefix(strings.ToUpper(sig), "SIG") {
+	case "", "KILL", "9":
+		return true
+	}
+	return false
 }
 
 func (s *Server) removeContainer(w http.ResponseWriter, r *http.Request) error {
