@@ -6,7 +6,11 @@ GO        ?= go
 ARCH      := $(shell $(GO) env GOARCH)
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null)
-CLI_LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+# VMIMAGE_REF pins the guest image a VM machine pulls when none is beside
+# skiff: REGISTRY/REPO@sha256:HEX, as make vmimage-push prints it.
+VMIMAGE_REF ?=
+CLI_LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) \
+                 $(if $(VMIMAGE_REF),-X github.com/skiffrun/skiff/host/vmimage.DefaultRef=$(VMIMAGE_REF))
 AGENT_LDFLAGS := -s -w -X github.com/skiffrun/skiff/guest/agent.Version=$(VERSION) \
                  -X github.com/skiffrun/skiff/guest/agent.GitCommit=$(COMMIT)
 # The agent is static (runc's recipe) with libseccomp, so it runs as the
@@ -92,6 +96,14 @@ bin/docker-compose: go-clients
 .PHONY: vmimage kernel
 vmimage: agent images
 	$(GO) run ./vmimage -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs -kernel-dir build/kernel
+
+# Pushes the guest image of every architecture to REF as one OCI index
+# (host/vmimage describes the artifact) and prints its digest, which
+# VMIMAGE_REF=REGISTRY/REPO@DIGEST pins in skiff.
+.PHONY: vmimage-push
+vmimage-push: vmimage
+	@if [ -z "$(REF)" ]; then echo "make vmimage-push: give REF=REGISTRY/REPO:TAG" >&2; exit 2; fi
+	$(GO) run ./scripts/vmimagepush -ref '$(REF)' build/vmimage/amd64 build/vmimage/arm64
 
 # Only the kernels (what make vmimage would build or find in build/kernel).
 kernel:

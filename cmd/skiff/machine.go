@@ -56,6 +56,7 @@ func newMachineCommand(a *app) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var sizes machineSizeFlags
+	var image string
 	start := &cobra.Command{
 		Use:   "start [OPTIONS]",
 		Short: "Start the machine",
@@ -65,10 +66,11 @@ func newMachineCommand(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return machines.Start(cmd.Context(), m, a.machineStreams(), machines.StartOptions{Sizes: sizes.options(cmd.Flags())})
+			return machines.Start(cmd.Context(), m, a.machineStreams(), machines.StartOptions{Sizes: sizes.options(cmd.Flags()), Image: image})
 		},
 	}
 	sizes.add(start.Flags(), false)
+	start.Flags().StringVar(&image, "image", "", "Pull and boot this guest image (REGISTRY/REPO@DIGEST or :TAG) instead of the one skiff pins (also SKIFF_VMIMAGE_REF)")
 	var statusFormat string
 	status := &cobra.Command{
 		Use:   "status [OPTIONS]",
@@ -95,6 +97,7 @@ func newMachineCommand(a *app) *cobra.Command {
 		newMachineRmCommand(a),
 		newMachineInspectCommand(a),
 		newMachineSetCommand(a),
+		newMachineUpgradeCommand(a),
 	)
 	return cmd
 }

@@ -96,3 +96,20 @@ func newMachineSetCommand(a *app) *cobra.Command {
 	sizes.add(cmd.Flags(), true)
 	return cmd
 }
+
+func newMachineUpgradeCommand(a *app) *cobra.Command {
+	var o machines.UpgradeOptions
+	cmd := &cobra.Command{
+		Use:   "upgrade [OPTIONS]",
+		Short: "Move the machine to the guest image this skiff pins, keeping its data disk",
+		Long: "Pull the guest image the machine's next start would boot (the one this skiff pins, SKIFF_VMIMAGE_REF, or --image) " +
+			"and move the machine to it, keeping its images, containers and volumes. A running machine is stopped, after asking, and started again.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return machines.Upgrade(cmd.Context(), a.machineOpts, a.machineStreams(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.Image, "image", "", "Move to this guest image (REGISTRY/REPO@DIGEST or :TAG)")
+	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "Stop a running machine without asking")
+	return cmd
+}

@@ -130,7 +130,7 @@ func (m *Machine) vmSpec() (platform.MachineSpec, error) {
 	spec := m.spec
 	spec.Arch = runtime.GOARCH
 	spec.CPUs, spec.MemoryMiB = c.CPUs, c.MemoryMiB
-	img, err := findVMImage(spec.Arch)
+	img, err := m.bootFiles(spec.Arch)
 	if err != nil {
 		return spec, err
 	}

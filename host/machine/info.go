@@ -39,8 +39,15 @@ type Info struct {
 	StartedAt     time.Time `json:",omitzero"`
 	Uptime        string    `json:",omitempty"`
 	AgentVersion  string    `json:",omitempty"`
-	Dir           string
-	Config        Config
+	// Image is the guest image a VM machine boots (or last booted);
+	// before its first start, the one it would boot.
+	Image *BootImage `json:",omitempty"`
+	// NextImage is the image its next start (or skiff machine upgrade)
+	// moves it to, when that differs from Image and is known without
+	// asking a registry.
+	NextImage string `json:",omitempty"`
+	Dir       string
+	Config    Config
 }
 
 // Info describes the machine; with version, a running machine's agent is
@@ -60,6 +67,7 @@ func (m *Machine) Info(ctx context.Context, version bool) (Info, error) {
 			return in, nil
 		}
 	}
+	in.Image, in.NextImage = m.imageInfo()
 	last := m.readState()
 	in.Accel, in.CPUs, in.MemoryMiB = last.Accel, last.CPUs, last.MemoryMiB
 	if last.Arch != "" {

@@ -66,8 +66,14 @@ func (m *Machine) Start(ctx context.Context) error {
 // until the machine's socket answers, the daemon exits, or the VM start
 // timeout passes.
 func (m *Machine) startDaemon(ctx context.Context, d platform.Driver) error {
-	// Check the spec, the hypervisor and the guest image here, where the
-	// user sees the error, rather than in the daemon's log.
+	// Find (or pull) the guest image, and check the spec, the hypervisor
+	// and the image here, where the user sees the error, rather than in
+	// the daemon's log.
+	if m.image == nil {
+		if _, err := m.PrepareImage(ctx, ImageOptions{}); err != nil {
+			return err
+		}
+	}
 	spec, err := m.vmSpec()
 	if err != nil {
 		return err
@@ -85,6 +91,10 @@ func (m *Machine) startDaemon(ctx context.Context, d platform.Driver) error {
 	}
 	defer unlock()
 	if _, alive := m.daemonPID(); !alive {
+		// The daemon boots what this command found.
+		if err := m.RecordImage(*m.image); err != nil {
+			return err
+		}
 		p, err := m.spawnDaemon()
 		if err != nil {
 			return err

@@ -7,7 +7,8 @@
 // daemon that owns a VM, keeps its clock and publishes its ports;
 // config.go and shares.go are its saved configuration and shared
 // folders; state.go and info.go what status reports; manage.go names,
-// disks and removal; agent.go and guestimage.go find what it boots.
+// disks and removal; agent.go and guestimage.go find what it boots
+// (guestimage.go pulls the guest image through host/vmimage).
 // Running a machine of one kind or another is left to the platform
 // drivers; speaking the agent's API, to host/agentclient; translating
 // paths into shares, to host/pathmap; the CLI's verbs, to host/machines.
@@ -62,6 +63,9 @@ type Machine struct {
 
 	startOnce sync.Once
 	startErr  error
+
+	// image is the guest image the next start boots (PrepareImage).
+	image *BootImage
 
 	// services are the host daemon's services to the agent (RunDaemon's);
 	// nil elsewhere.

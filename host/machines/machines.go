@@ -33,6 +33,9 @@ type Streams struct {
 type StartOptions struct {
 	// Sizes are saved in the machine's configuration before it starts.
 	Sizes SizeOptions
+	// Image, when set, is the guest image reference this start pulls
+	// and boots (--image).
+	Image string
 }
 
 // Start starts m, after saving o's changes to its configuration, showing
@@ -51,8 +54,20 @@ func Start(ctx context.Context, m *machine.Machine, s Streams, o StartOptions) e
 	}
 	if m.Status(ctx) == machine.Running {
 		fmt.Fprintf(s.Err, "Machine %q is already running\n", m.Name())
+		if o.Image != "" {
+			fmt.Fprintf(s.Err, "It keeps its guest image; skiff machine upgrade --image %s moves it\n", o.Image)
+		}
 		return dockerAPI(ctx, m, s.Err)
 	}
+	// The pull shows its own progress, before the start's line.
+	if _, err := m.PrepareImage(ctx, machine.ImageOptions{Ref: o.Image, Out: s.Err, Terminal: s.Terminal}); err != nil {
+		return err
+	}
+	return start(ctx, m, s)
+}
+
+// start starts m, whose guest image is prepared, showing its progress.
+func start(ctx context.Context, m *machine.Machine, s Streams) error {
 	// The acceleration is known once the daemon has started the VM; the
 	// state before that is the last run's.
 	accel := ""

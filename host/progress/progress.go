@@ -1,7 +1,8 @@
-// Package progress shows a long step, such as booting a machine, while it
-// runs: on a terminal one line redrawn in place with the time taken so
-// far, else a line when the step begins and one when it ends. What the
-// step is and how its label is worded is the caller's.
+// Package progress shows long work while it runs. Show runs one step,
+// such as booting a machine: on a terminal one line redrawn in place with
+// the time taken so far, else a line when the step begins and one when it
+// ends. Lines shows several items moving bytes at once, as docker pull
+// does. What the work is and how its lines are worded is the caller's.
 package progress
 
 import (
