@@ -115,7 +115,9 @@ unit:
 	$(GO) test ./...
 
 # The end-to-end tests run real containers with the built binaries; they
-# need root.
+# need root. They also boot the QEMU machine (TestMachineQEMU), and boot it
+# run by an ordinary user they make with useradd and remove after
+# (TestMachineUnprivileged).
 e2e: build clients
 	SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 40m ./cmd/skiff/... ./guest/machine/... ./vmimage/...
 	cd scripts/clients && SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 15m ./...

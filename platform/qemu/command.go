@@ -248,6 +248,11 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 				"--socket-path=" + sock, "-o", "source=" + fuseOpt(sh.HostPath), "-o", "cache=none", "-o", "sandbox=namespace",
 			})
 		case platform.Share9P:
+			// security_model=none: QEMU makes files as the user it runs
+			// as, with the modes asked for, and symlinks as symlinks;
+			// run by a user, that makes whatever a container creates the
+			// user's. (mapped-xattr would keep the guest's owners in
+			// xattrs, but turns symlinks into plain files on the host.)
 			fsdev := "local,id=" + id + ",path=" + opt(sh.HostPath) + ",security_model=none"
 			if sh.ReadOnly {
 				fsdev += ",readonly=on"
