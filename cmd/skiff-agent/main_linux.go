@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/skiffrun/skiff/guest/agent"
+	"github.com/skiffrun/skiff/guest/emulation"
 	"github.com/skiffrun/skiff/guest/machine"
 	"github.com/skiffrun/skiff/guest/runner"
 )
@@ -41,6 +42,7 @@ type serveOptions struct {
 	root       string
 	seedImages []string
 	driver     string
+	qemuDirs   []string
 }
 
 func newRoot() *cobra.Command {
@@ -64,6 +66,7 @@ func newRoot() *cobra.Command {
 	serve.Flags().StringVar(&o.root, "root", "/var/lib/skiff", "state directory")
 	serve.Flags().StringArrayVar(&o.seedImages, "seed-image", nil, "image archive to load on first start (repeatable)")
 	serve.Flags().StringVar(&o.driver, "machine-driver", "native", "the machine driver, reported by info")
+	serve.Flags().StringArrayVar(&o.qemuDirs, "qemu-dir", []string{"/usr/bin", "/usr/local/bin"}, "folder with qemu-user-static's qemu-<arch>-static interpreters (repeatable)")
 	_ = serve.MarkFlagRequired("listen")
 	root.AddCommand(serve)
 	root.AddCommand(&cobra.Command{
@@ -87,7 +90,11 @@ func serve(ctx context.Context, o serveOptions) error {
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
 
-	a, err := agent.New(ctx, agent.Config{Root: o.root, SeedImages: o.seedImages, MachineDriver: o.driver, Log: log})
+	// The host's qemu-user-static interpreters run other architectures'
+	// images; registering them with binfmt_misc is host-wide, as Debian's
+	// own package does.
+	emu := &emulation.Options{QEMUDirs: o.qemuDirs, MissingHint: emulation.HostHint}
+	a, err := agent.New(ctx, agent.Config{Root: o.root, SeedImages: o.seedImages, MachineDriver: o.driver, Emulation: emu, Log: log})
 	if err != nil {
 		return err
 	}

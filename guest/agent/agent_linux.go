@@ -19,6 +19,7 @@ import (
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/build"
 	"github.com/skiffrun/skiff/guest/container"
+	"github.com/skiffrun/skiff/guest/emulation"
 	"github.com/skiffrun/skiff/guest/events"
 	"github.com/skiffrun/skiff/guest/image"
 	"github.com/skiffrun/skiff/guest/network"
@@ -47,6 +48,9 @@ type Config struct {
 	// Publisher, when set, publishes containers' ports (the host daemon
 	// of a VM); without one the agent listens on them itself.
 	Publisher network.Publisher
+	// Emulation says where the emulators for other architectures are;
+	// nil runs the machine's own architecture only.
+	Emulation *emulation.Options
 	Log       *slog.Logger
 }
 
@@ -98,7 +102,8 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, volumeStore{vols}, cfg.Log, container.WithNetwork(nets), container.WithEvents(bus))
+	emus := setupEmulation(cfg)
+	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, volumeStore{vols}, cfg.Log, container.WithNetwork(nets), container.WithEvents(bus), container.WithEmulation(emus))
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +129,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	apiv1.RegisterEventsServer(a.server, events.NewService(bus))
 	apiv1.RegisterVolumesServer(a.server, volume.NewService(vols, mgr.VolumeUsers))
 	apiv1.RegisterSystemServer(a.server, &systemService{a: a})
+	apiv1.RegisterEmulationServer(a.server, &emulationService{set: emus})
 	builder, err := build.New(filepath.Join(cfg.Root, "build"), images)
 	if err != nil {
 		return nil, fmt.Errorf("open builder: %w", err)
@@ -208,7 +214,7 @@ func (i imageSource) Image(ctx context.Context, ref string) (*container.Image, e
 	if err != nil {
 		return nil, err
 	}
-	return &container.Image{ID: img.ID, Config: img.Config, Layers: img.Layers, Architecture: img.Architecture}, nil
+	return &container.Image{ID: img.ID, Config: img.Config, Layers: img.Layers, OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}, nil
 }
 
 // volumeStore gives the container manager the volumes of guest/volume.

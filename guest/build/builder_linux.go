@@ -22,6 +22,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 	"golang.org/x/sys/unix"
 
+	"github.com/skiffrun/skiff/guest/api/ociplatform"
 	"github.com/skiffrun/skiff/guest/image"
 	"github.com/skiffrun/skiff/guest/runner"
 	"github.com/skiffrun/skiff/guest/unpack"
@@ -244,8 +245,8 @@ func (bd *build) writeEtc() error {
 // platform is the build's target platform.
 func (bd *build) platform() v1.Platform {
 	if bd.o.Platform != "" {
-		if p, err := v1.ParsePlatform(bd.o.Platform); err == nil {
-			return *p
+		if p, err := ociplatform.Parse(bd.o.Platform); err == nil {
+			return v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
 		}
 	}
 	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
@@ -426,7 +427,7 @@ func (bd *build) image(ctx context.Context, ref, platform string, step *stepOut)
 		platform = bd.o.Platform
 	}
 	img, err := bd.b.store.Get(ctx, ref)
-	if err == nil && !bd.o.Pull {
+	if err == nil && !bd.o.Pull && platformMatches(platform, img) {
 		return img, nil
 	}
 	if err != nil && !errdefs.IsNotFound(err) {
@@ -438,6 +439,20 @@ func (bd *build) image(ctx context.Context, ref, platform string, step *stepOut)
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
 	return bd.b.store.Get(ctx, res.ID)
+}
+
+// platformMatches reports whether img runs as platform, as docker's
+// classic builder asks of a local base image before it uses it; an
+// empty platform takes any.
+func platformMatches(platform string, img *image.Image) bool {
+	if platform == "" {
+		return true
+	}
+	want, err := ociplatform.Parse(platform)
+	if err != nil {
+		return false
+	}
+	return ociplatform.NewMatcher(want).Match(ociplatform.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant})
 }
 
 // registryFor is what a pull of ref needs: the insecure registries and

@@ -38,6 +38,10 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 		}
 		return nil, fmt.Errorf("resolve image %s: %w", cfg.Image, err)
 	}
+	warnings, err := m.checkPlatform(req.GetPlatform(), cfg.Image, img)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.StopSignal == "" {
 		cfg.StopSignal = img.Config.GetStopSignal()
 	}
@@ -149,7 +153,7 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 	m.byID[id] = c
 	m.mu.Unlock()
 	m.emit(rec, "create", nil)
-	return &apiv1.CreateContainerResponse{Id: id}, nil
+	return &apiv1.CreateContainerResponse{Id: id, Warnings: warnings}, nil
 }
 
 // command is what runs as the container's first process: the entrypoint

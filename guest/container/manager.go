@@ -33,8 +33,9 @@ type Image struct {
 	Config *apiv1.ImageConfig
 	// Layers are the unpacked layer directories, lowest first.
 	Layers []string
-	// Architecture is the platform the image was built for ("amd64").
-	Architecture string
+	// OS, Architecture and Variant are the platform the image was built
+	// for ("linux", "arm64", "v8"); empty when it does not say.
+	OS, Architecture, Variant string
 }
 
 // recordFile is the container's record in its directory. A directory
@@ -54,6 +55,8 @@ type Manager struct {
 	net Network
 	// events, when set, hears of every change to a container.
 	events *events.Bus
+	// emulation, when set, says which image architectures run.
+	emulation Emulation
 
 	mu    sync.Mutex
 	byID  map[string]*ctr

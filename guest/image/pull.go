@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/skiffrun/skiff/guest/api/ociplatform"
 )
 
 // Progress is one update of a pull or push, in docker's terms. A layer's
@@ -333,44 +334,44 @@ func throttle(f func(n int64)) func(n int64) {
 // parsePlatform parses os/arch[/variant]; empty is this machine's.
 func parsePlatform(p string) (v1.Platform, error) {
 	if p == "" {
-		return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, nil
+		return toV1(ociplatform.Machine()), nil
 	}
-	parts := strings.Split(p, "/")
-	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-		return v1.Platform{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid platform %q: use os/arch[/variant], like linux/amd64", p))
+	plat, err := ociplatform.Parse(p)
+	if err != nil {
+		return v1.Platform{}, err
 	}
-	plat := v1.Platform{OS: parts[0], Architecture: parts[1]}
-	if len(parts) == 3 {
-		plat.Variant = parts[2]
-	}
-	return plat, nil
+	return toV1(plat), nil
 }
 
-// choosePlatform picks the manifest of idx for plat. A platform without
-// a variant takes any variant of its architecture.
+func toV1(p ociplatform.Platform) v1.Platform {
+	return v1.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
+}
+
+func fromV1(p v1.Platform) ociplatform.Platform {
+	return ociplatform.Platform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
+}
+
+// choosePlatform picks the manifest of idx for plat: the best of those
+// that run as plat (a platform without a variant takes any variant of
+// its architecture). Another architecture never stands in, even one the
+// machine could run (386 on amd64): that takes --platform, as in docker.
 func choosePlatform(idx v1.ImageIndex, plat v1.Platform) (v1.Hash, error) {
 	m, err := idx.IndexManifest()
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	var ds []v1.Descriptor
+	var ps []ociplatform.Platform
 	for _, d := range m.Manifests {
 		if d.Platform == nil || !d.MediaType.IsImage() {
 			continue
 		}
-		p := d.Platform
-		if p.OS == plat.OS && p.Architecture == plat.Architecture && (plat.Variant == "" || p.Variant == plat.Variant) {
-			return d.Digest, nil
-		}
+		ds = append(ds, d)
+		ps = append(ps, fromV1(*d.Platform))
 	}
-	want := plat.OS + "/" + plat.Architecture
-	if plat.Variant != "" {
-		want += "/" + plat.Variant
+	want := fromV1(plat)
+	if i := ociplatform.NewMatcher(want).Best(ps); i >= 0 {
+		return ds[i].Digest, nil
 	}
-	var have []string
-	for _, d := range m.Manifests {
-		if d.Platform != nil && d.Platform.OS != "unknown" {
-			have = append(have, d.Platform.String())
-		}
-	}
-	return v1.Hash{}, errdefs.ErrNotFound.WithMessage(fmt.Sprintf("no matching manifest for %s in the manifest list entries; the image has %s; choose one with --platform", want, strings.Join(have, ", ")))
+	return v1.Hash{}, ociplatform.NoMatch(want, ps)
 }

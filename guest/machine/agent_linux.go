@@ -18,12 +18,17 @@ import (
 
 	"github.com/skiffrun/skiff/guest/agent"
 	"github.com/skiffrun/skiff/guest/api/wire"
+	"github.com/skiffrun/skiff/guest/emulation"
 	"github.com/skiffrun/skiff/guest/hostlink"
 	"github.com/skiffrun/skiff/guest/publish"
 )
 
 // agentRoot is the agent's state directory: the data disk's mount point.
 const agentRoot = "/var/lib/skiff"
+
+// emulatorDir is where the guest image has qemu-user-static's
+// interpreters for other architectures (vmimage puts them there).
+const emulatorDir = "/usr/bin"
 
 // Run is the machine's agent process, started by Init. It returns when
 // the agent has shut down (System.Shutdown, SIGTERM, the power button);
@@ -98,8 +103,9 @@ func Run(ctx context.Context) error {
 	} else {
 		go dsock.serve()
 	}
+	emu := &emulation.Options{QEMUDirs: []string{emulatorDir}, RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing}
 	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true,
-		Publisher: pub})
+		Publisher: pub, Emulation: emu})
 	if err != nil {
 		if dsock != nil {
 			dsock.Close()

@@ -60,11 +60,18 @@ func request(o Options, stdin io.Reader, getenv func(string) string) (*apiv1.Bui
 	if o.ContextDir == "-" {
 		return nil, opts.Usagef("reading the build context from standard input is not supported; give a directory")
 	}
+	if strings.Contains(o.Platform, ",") {
+		return nil, opts.Invalid("platform", o.Platform, "skiff build makes one image; give one platform, like linux/arm64")
+	}
+	platform, err := opts.Platform("platform", o.Platform)
+	if err != nil {
+		return nil, err
+	}
 	req := &apiv1.BuildOptions{
 		Target:    o.Target,
 		NoCache:   o.NoCache,
 		Pull:      o.Pull,
-		Platform:  o.Platform,
+		Platform:  platform,
 		BuildArgs: map[string]string{},
 		Labels:    map[string]string{},
 	}

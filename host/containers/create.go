@@ -260,7 +260,9 @@ func create(ctx context.Context, c *agentclient.Client, s Streams, req *apiv1.Cr
 	}
 	resp, err := c.Containers.Create(ctx, req)
 	if errdefs.IsNotFound(err) && req.GetPull() != "never" && req.GetPull() != "always" {
-		if _, ierr := c.Images.Inspect(ctx, &apiv1.ImageRef{Ref: ref}); errdefs.IsNotFound(ierr) {
+		// An image of another platform than --platform's is not found
+		// either: the one asked for is pulled, as docker does.
+		if _, ierr := c.Images.Inspect(ctx, &apiv1.ImageRef{Ref: ref}); errdefs.IsNotFound(ierr) || req.GetPlatform() != "" {
 			fmt.Fprintf(s.Err, "Unable to find image '%s' locally\n", tagged(ref))
 			if err := pull(); err != nil {
 				return nil, err

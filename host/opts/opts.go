@@ -18,6 +18,7 @@ import (
 	"github.com/containerd/errdefs"
 	units "github.com/docker/go-units"
 
+	"github.com/skiffrun/skiff/guest/api/ociplatform"
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 )
 
@@ -227,14 +228,18 @@ func Signal(flag, v string) (string, error) {
 	return "", Invalid(flag, v, "use a signal name or number, like SIGTERM or 15")
 }
 
-var platformPattern = regexp.MustCompile(`^[a-z0-9_]+(/[a-z0-9_]+(/[a-z0-9_.]+)?)?$`)
-
-// Platform checks --platform (os[/arch[/variant]]).
+// Platform checks --platform (os/arch[/variant], or an architecture)
+// and returns it in canonical form ("aarch64" is "linux/arm64"); ""
+// stays "", the machine's own.
 func Platform(flag, v string) (string, error) {
-	if v == "" || platformPattern.MatchString(v) {
-		return v, nil
+	if v == "" {
+		return "", nil
 	}
-	return "", Invalid(flag, v, "use os/arch[/variant], like linux/amd64 or linux/arm64")
+	p, err := ociplatform.Parse(v)
+	if err != nil {
+		return "", Invalid(flag, v, "use os/arch[/variant]: %s", ociplatform.Accepted)
+	}
+	return ociplatform.Format(p), nil
 }
 
 // Filters parses --filter key=value items; a key may repeat.

@@ -24,6 +24,7 @@ import (
 //	skiff.time=<unix ns>
 //	skiff.hostname=<name>
 //	skiff.debug=1
+//	skiff.rosetta=<virtiofs tag> | not-installed
 type BootConfig struct {
 	// Buses are the buses the driver put the machine's devices on
 	// (BusMMIO, BusPCI, BusVMBus), whose drivers the guest loads first;
@@ -47,7 +48,16 @@ type BootConfig struct {
 	Hostname string
 	// Debug reports whether the console log is verbose.
 	Debug bool
+	// RosettaTag is the virtiofs tag of the share that holds Rosetta for
+	// Linux (Apple silicon); empty for none.
+	RosettaTag string
+	// RosettaMissing reports a Mac that could share Rosetta but has not
+	// installed it.
+	RosettaMissing bool
 }
+
+// rosettaNotInstalled is skiff.rosetta's value for RosettaMissing.
+const rosettaNotInstalled = "not-installed"
 
 // Bus names for skiff.bus=.
 const (
@@ -114,6 +124,7 @@ const (
 	keyTime     = "skiff.time"
 	keyHostname = "skiff.hostname"
 	keyDebug    = "skiff.debug"
+	keyRosetta  = "skiff.rosetta"
 )
 
 // Args are c's skiff.* kernel arguments, in the order of the keys above.
@@ -171,6 +182,18 @@ func (c BootConfig) Args() ([]string, error) {
 	if c.Debug {
 		add(keyDebug, "1", nil)
 	}
+	switch {
+	case c.RosettaTag != "" && c.RosettaMissing:
+		add(keyRosetta, c.RosettaTag, errors.New("a Rosetta share, and Rosetta not installed"))
+	case c.RosettaTag != "":
+		var err error
+		if checkWord(c.RosettaTag) != nil || c.RosettaTag == rosettaNotInstalled {
+			err = errors.New("want a virtiofs tag of one word")
+		}
+		add(keyRosetta, c.RosettaTag, err)
+	case c.RosettaMissing:
+		add(keyRosetta, rosettaNotInstalled, nil)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("kernel command line: %w", err)
 	}
@@ -226,6 +249,15 @@ func ParseCmdline(cmdline string) (BootConfig, error) {
 			}
 		case keyDebug:
 			c.Debug = val == "1" || val == "true"
+		case keyRosetta:
+			switch {
+			case val == rosettaNotInstalled:
+				c.RosettaTag, c.RosettaMissing = "", true
+			case checkWord(val) == nil:
+				c.RosettaTag, c.RosettaMissing = val, false
+			default:
+				err = errors.New("want a virtiofs tag or not-installed")
+			}
 		case keyBus:
 			var bs []string
 			if bs, err = parseBuses(val); err == nil {

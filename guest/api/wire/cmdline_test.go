@@ -204,3 +204,40 @@ func FuzzBootConfigRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestCmdlineRosetta(t *testing.T) {
+	base := BootConfig{Agent: Transport{Kind: TransportVsock, Port: 1024}}
+	for _, tc := range []struct {
+		name string
+		tag  string
+		miss bool
+		want string
+	}{
+		{"share", "rosetta", false, "skiff.rosetta=rosetta"},
+		{"not installed", "", true, "skiff.rosetta=not-installed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base
+			c.RosettaTag, c.RosettaMissing = tc.tag, tc.miss
+			args, err := c.Args()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := args[len(args)-1]; got != tc.want {
+				t.Errorf("last argument %q, want %q", got, tc.want)
+			}
+			back, err := ParseCmdline(strings.Join(args, " "))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back.RosettaTag != tc.tag || back.RosettaMissing != tc.miss {
+				t.Errorf("read back %q %v", back.RosettaTag, back.RosettaMissing)
+			}
+		})
+	}
+	c := base
+	c.RosettaTag, c.RosettaMissing = "rosetta", true
+	if _, err := c.Args(); err == nil {
+		t.Error("a share and Rosetta missing both made a command line")
+	}
+}
