@@ -27,6 +27,7 @@ func (svc *commitService) Commit(ctx context.Context, req *apiv1.CommitRequest) 
 		names = []string{req.GetReference()}
 	}
 	var id string
+	var committed *apiv1.Container
 	err := svc.containers.Snapshot(ctx, req.GetContainer(), req.GetPause(), func(rec *apiv1.Container, _ []string, upper string, skip func(string) bool) error {
 		base, err := svc.images.RawConfig(rec.GetImageId())
 		if err != nil {
@@ -39,6 +40,7 @@ func (svc *commitService) Commit(ctx context.Context, req *apiv1.CommitRequest) 
 		defer os.Remove(path)
 		cfg, err := image.CommitConfig(base, image.ContainerCommit{
 			Config:    rec.GetConfig(),
+			Body:      req.GetConfig(),
 			Changes:   req.GetChanges(),
 			CreatedBy: strings.Join(append([]string{rec.GetPath()}, rec.GetArgs()...), " "),
 			Comment:   req.GetComment(),
@@ -50,10 +52,12 @@ func (svc *commitService) Commit(ctx context.Context, req *apiv1.CommitRequest) 
 			return err
 		}
 		id, err = svc.images.Commit(ctx, image.CommitOptions{Base: rec.GetImageId(), Config: cfg, Layers: []image.LayerFile{{Path: path, DiffID: diffID}}, Names: names})
+		committed = rec
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	svc.containers.Committed(committed, id, image.FamiliarTag(req.GetReference()), req.GetComment())
 	return &apiv1.CommitResponse{Id: id}, nil
 }

@@ -59,3 +59,9 @@ func (m *Manager) emitVolumes(rec *apiv1.Container, action string) {
 		})
 	}
 }
+
+// Committed publishes docker's container commit event: rec's changes were
+// stored as image imageID, named imageRef ("" when untagged).
+func (m *Manager) Committed(rec *apiv1.Container, imageID, imageRef, comment string) {
+	m.emit(rec, "commit", map[string]string{"comment": comment, "imageID": imageID, "imageRef": imageRef})
+}

@@ -176,3 +176,25 @@ func setEnv(env []string, k, v string) []string {
 	}
 	return append(env, k+"="+v)
 }
+
+// applyChanges applies changes in order. As in a Dockerfile, an
+// ENTRYPOINT drops the command it inherited unless a CMD came before it
+// among the changes.
+func applyChanges(c *v1.Config, changes []string) error {
+	cmdSet := false
+	for _, ch := range changes {
+		inst, _, _ := strings.Cut(strings.TrimSpace(ch), " ")
+		if err := applyChange(c, ch); err != nil {
+			return err
+		}
+		switch strings.ToUpper(inst) {
+		case "CMD":
+			cmdSet = true
+		case "ENTRYPOINT":
+			if !cmdSet {
+				c.Cmd = nil
+			}
+		}
+	}
+	return nil
+}

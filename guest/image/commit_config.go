@@ -18,6 +18,9 @@ type ContainerCommit struct {
 	// Config is the container's config; what it sets overrides the
 	// image's.
 	Config *apiv1.ContainerConfig
+	// Body is the config a Docker API client sent with its commit: what
+	// it sets wins over the container's, merged as docker merges them.
+	Body *apiv1.ImageConfig
 	// Changes are Dockerfile-like instructions applied last (see
 	// applyChange).
 	Changes []string
@@ -81,10 +84,11 @@ func CommitConfig(base []byte, o ContainerCommit) ([]byte, error) {
 			c.Healthcheck = &v1.HealthConfig{Test: h.GetTest(), Interval: time.Duration(h.GetInterval()), Timeout: time.Duration(h.GetTimeout()), StartPeriod: time.Duration(h.GetStartPeriod()), Retries: int(h.GetRetries())}
 		}
 	}
-	for _, ch := range o.Changes {
-		if err := applyChange(c, ch); err != nil {
-			return nil, err
-		}
+	if o.Body != nil {
+		mergeBody(c, o.Body)
+	}
+	if err := applyChanges(c, o.Changes); err != nil {
+		return nil, err
 	}
 	d, err := v1.NewHash(o.DiffID)
 	if err != nil {
@@ -98,11 +102,86 @@ func CommitConfig(base []byte, o ContainerCommit) ([]byte, error) {
 	cf.Created = now
 	cf.Author = o.Author
 	cf.History = append(cf.History, v1.History{Created: now, CreatedBy: o.CreatedBy, Author: o.Author, Comment: o.Comment})
-	data, err := json.Marshal(cf)
+	data, err := json.Marshal(commentedConfig{ConfigFile: cf, Comment: o.Comment})
 	if err != nil {
 		return nil, fmt.Errorf("encode image config: %w", err)
 	}
 	return data, nil
+}
+
+// commentedConfig is an image config with docker's top-level comment,
+// which image inspect shows and go-containerregistry's ConfigFile lacks.
+type commentedConfig struct {
+	*v1.ConfigFile
+	Comment string `json:"comment,omitempty"`
+}
+
+// mergeBody lays a commit body's config over c as docker's commit merges
+// its user config with the container's: set scalars win, Env entries
+// replace those of the same name, labels, ports and volumes add up, and
+// an entrypoint given brings its own command (none, when the body has
+// none).
+func mergeBody(c *v1.Config, b *apiv1.ImageConfig) {
+	if b.GetUser() != "" {
+		c.User = b.GetUser()
+	}
+	if b.GetWorkingDir() != "" {
+		c.WorkingDir = b.GetWorkingDir()
+	}
+	if b.GetStopSignal() != "" {
+		c.StopSignal = b.GetStopSignal()
+	}
+	for _, e := range b.GetEnv() {
+		k, v, _ := strings.Cut(e, "=")
+		c.Env = setEnv(c.Env, k, v)
+	}
+	for k, v := range b.GetLabels() {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		c.Labels[k] = v
+	}
+	for _, p := range b.GetExposedPorts() {
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		c.ExposedPorts[p] = struct{}{}
+	}
+	for _, v := range b.GetVolumes() {
+		if c.Volumes == nil {
+			c.Volumes = map[string]struct{}{}
+		}
+		c.Volumes[v] = struct{}{}
+	}
+	switch {
+	case len(b.GetEntrypoint()) > 0:
+		c.Entrypoint, c.Cmd = b.GetEntrypoint(), b.GetCmd()
+	case len(b.GetCmd()) > 0:
+		c.Cmd = b.GetCmd()
+	}
+	if h := b.GetHealthcheck(); h != nil {
+		// What the body's check leaves unset, the container's gives.
+		var hc v1.HealthConfig
+		if c.Healthcheck != nil {
+			hc = *c.Healthcheck
+		}
+		if len(h.GetTest()) > 0 {
+			hc.Test = h.GetTest()
+		}
+		if h.GetInterval() != 0 {
+			hc.Interval = time.Duration(h.GetInterval())
+		}
+		if h.GetTimeout() != 0 {
+			hc.Timeout = time.Duration(h.GetTimeout())
+		}
+		if h.GetStartPeriod() != 0 {
+			hc.StartPeriod = time.Duration(h.GetStartPeriod())
+		}
+		if h.GetRetries() != 0 {
+			hc.Retries = int(h.GetRetries())
+		}
+		c.Healthcheck = &hc
+	}
 }
 
 // WorkDir returns a directory on the store's filesystem for files that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -24,6 +25,7 @@ import (
 type imageConfig struct {
 	created                   time.Time
 	os, architecture, variant string
+	author, comment           string
 	config                    *apiv1.ImageConfig
 	diffIDs                   []string
 }
@@ -34,8 +36,15 @@ func parseConfig(data []byte) (*imageConfig, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: parse image config: %w", errdefs.ErrInvalidArgument, err)
 	}
+	// docker's top-level comment, which ConfigFile does not carry.
+	var extra struct {
+		Comment string `json:"comment"`
+	}
+	_ = json.Unmarshal(data, &extra)
 	c := cf.Config
 	ic := &imageConfig{
+		author:       cf.Author,
+		comment:      extra.Comment,
 		created:      cf.Created.Time,
 		os:           cf.OS,
 		architecture: cf.Architecture,

@@ -52,10 +52,8 @@ func (s *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) (strin
 		RootFS:       v1.RootFS{Type: "layers"},
 		History:      []v1.History{{Created: v1.Time{Time: now}, CreatedBy: "skiff import", Comment: o.Message}},
 	}
-	for _, c := range o.Changes {
-		if err := applyChange(&cf.Config, c); err != nil {
-			return "", err
-		}
+	if err := applyChanges(&cf.Config, o.Changes); err != nil {
+		return "", err
 	}
 
 	work, err := os.MkdirTemp(s.tmpDir(), "import-")
@@ -85,7 +83,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, o ImportOptions) (strin
 		return "", err
 	}
 	cf.RootFS.DiffIDs = []v1.Hash{diffID}
-	config, err := json.Marshal(cf)
+	config, err := json.Marshal(commentedConfig{ConfigFile: &cf, Comment: o.Message})
 	if err != nil {
 		return "", err
 	}

@@ -106,3 +106,16 @@ func shortID(id string) string {
 	}
 	return h
 }
+
+// FamiliarTag returns tag reference s as docker's events name it
+// ("busybox:latest"); "" when s is empty or no tag.
+func FamiliarTag(s string) string {
+	if s == "" {
+		return ""
+	}
+	t, err := parseTag(s)
+	if err != nil {
+		return ""
+	}
+	return reference.FamiliarString(t)
+}

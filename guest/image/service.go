@@ -115,6 +115,8 @@ func toProto(img *Image) *apiv1.Image {
 		Architecture:   img.Architecture,
 		Os:             img.OS,
 		Variant:        img.Variant,
+		Author:         img.Author,
+		Comment:        img.Comment,
 		Config:         img.Config,
 		Layers:         img.DiffIDs,
 		ManifestDigest: img.ManifestDigest,

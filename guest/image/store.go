@@ -67,7 +67,9 @@ type Image struct {
 	// Size is the bytes of file content in all layers, unpacked.
 	Size                      int64
 	OS, Architecture, Variant string
-	Config                    *apiv1.ImageConfig
+	// Author and Comment are what a commit or import recorded.
+	Author, Comment string
+	Config          *apiv1.ImageConfig
 	// Layers are the absolute paths of the unpacked layer directories,
 	// lowest first; overlayfs's lowerdir option wants them reversed.
 	Layers []string
@@ -408,6 +410,8 @@ func (s *Store) image(id string, tags []string) *Image {
 		OS:             cfg.os,
 		Architecture:   cfg.architecture,
 		Variant:        cfg.variant,
+		Author:         cfg.author,
+		Comment:        cfg.comment,
 		Config:         proto.Clone(cfg.config).(*apiv1.ImageConfig),
 		DiffIDs:        slices.Clone(cfg.diffIDs),
 		ManifestDigest: rec.ManifestDigest,

@@ -16,6 +16,9 @@ type CommitOptions struct {
 	Author    string
 	Changes   []string
 	Pause     bool
+	// Config, when set, is merged over the container's config before the
+	// changes, as the Docker API's commit body is.
+	Config *apiv1.ImageConfig
 }
 
 // Commit makes an image of a container's changes and returns its ID.
@@ -27,6 +30,7 @@ func Commit(ctx context.Context, c *agentclient.Client, o CommitOptions) (string
 		Author:    o.Author,
 		Changes:   o.Changes,
 		Pause:     o.Pause,
+		Config:    o.Config,
 	})
 	if err != nil {
 		return "", err

@@ -2,7 +2,12 @@ package dockerapi
 
 import (
 	"net/http"
+	"sort"
 	"strings"
+
+	"github.com/moby/moby/api/types/container"
+
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 
 	"github.com/skiffrun/skiff/host/containers"
 )
@@ -13,15 +18,25 @@ type commitResponse struct {
 }
 
 // commit answers POST /commit: the container's changes as an image
-// named repo:tag. A config in the body is not read; skiff takes the
-// container's own, with the changes given.
+// named repo:tag, its config the container's with the body's config
+// (Cmd, Env, Labels, ExposedPorts, …) merged over it as docker merges
+// them, then the changes.
 func (s *Server) commit(w http.ResponseWriter, r *http.Request) error {
+	var body *container.Config
+	if err := decodeBody(r, &body); err != nil {
+		return err
+	}
+	cfg, err := commitConfig(body)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
 	o := containers.CommitOptions{
 		Container: q.Get("container"),
 		Message:   q.Get("comment"),
 		Author:    q.Get("author"),
 		Pause:     true,
+		Config:    cfg,
 	}
 	if o.Container == "" {
 		return badRequest("commit needs a container: give ?container=NAME")
@@ -49,4 +64,36 @@ func (s *Server) commit(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusCreated, commitResponse{ID: id})
 	return nil
+}
+
+// commitConfig is a commit body's config in the agent's terms; nil when
+// the body has none.
+func commitConfig(b *container.Config) (*apiv1.ImageConfig, error) {
+	if b == nil {
+		return nil, nil
+	}
+	hc, err := healthConfig(b.Healthcheck)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &apiv1.ImageConfig{
+		Entrypoint:  b.Entrypoint,
+		Cmd:         b.Cmd,
+		WorkingDir:  b.WorkingDir,
+		User:        b.User,
+		Volumes:     sortedKeys(b.Volumes),
+		StopSignal:  b.StopSignal,
+		Labels:      b.Labels,
+		Healthcheck: hc,
+	}
+	for _, e := range b.Env {
+		if strings.Contains(e, "=") {
+			cfg.Env = append(cfg.Env, e)
+		}
+	}
+	for p := range b.ExposedPorts {
+		cfg.ExposedPorts = append(cfg.ExposedPorts, p.String())
+	}
+	sort.Strings(cfg.ExposedPorts)
+	return cfg, nil
 }

@@ -275,6 +275,8 @@ func NewInspect(img *apiv1.Image) Inspect {
 		RepoTags:     nonNil(img.GetRepoTags()),
 		RepoDigests:  nonNil(img.GetRepoDigests()),
 		Created:      format.RFC3339Nano(format.Time(img.GetCreated())),
+		Author:       img.GetAuthor(),
+		Comment:      img.GetComment(),
 		Architecture: img.GetArchitecture(),
 		Variant:      img.GetVariant(),
 		Os:           img.GetOs(),

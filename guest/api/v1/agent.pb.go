@@ -3740,8 +3740,11 @@ type Image struct {
 	Config         *ImageConfig `protobuf:"bytes,9,opt,name=config,proto3" json:"config,omitempty"`
 	Layers         []string     `protobuf:"bytes,10,rep,name=layers,proto3" json:"layers,omitempty"`
 	ManifestDigest string       `protobuf:"bytes,11,opt,name=manifest_digest,json=manifestDigest,proto3" json:"manifest_digest,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// author and comment are what docker commit (or import) recorded.
+	Author        string `protobuf:"bytes,12,opt,name=author,proto3" json:"author,omitempty"`
+	Comment       string `protobuf:"bytes,13,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Image) Reset() {
@@ -3847,6 +3850,20 @@ func (x *Image) GetLayers() []string {
 func (x *Image) GetManifestDigest() string {
 	if x != nil {
 		return x.ManifestDigest
+	}
+	return ""
+}
+
+func (x *Image) GetAuthor() string {
+	if x != nil {
+		return x.Author
+	}
+	return ""
+}
+
+func (x *Image) GetComment() string {
+	if x != nil {
+		return x.Comment
 	}
 	return ""
 }
@@ -4802,7 +4819,7 @@ const file_agent_proto_rawDesc = "" +
 	" \x01(\v2\x1c.skiff.agent.v1.HealthConfigR\vhealthcheck\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc9\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfb\x02\n" +
 	"\x05Image\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\trepo_tags\x18\x02 \x03(\tR\brepoTags\x12!\n" +
@@ -4815,7 +4832,9 @@ const file_agent_proto_rawDesc = "" +
 	"\x06config\x18\t \x01(\v2\x1b.skiff.agent.v1.ImageConfigR\x06config\x12\x16\n" +
 	"\x06layers\x18\n" +
 	" \x03(\tR\x06layers\x12'\n" +
-	"\x0fmanifest_digest\x18\v \x01(\tR\x0emanifestDigest\"\xc9\x01\n" +
+	"\x0fmanifest_digest\x18\v \x01(\tR\x0emanifestDigest\x12\x16\n" +
+	"\x06author\x18\f \x01(\tR\x06author\x12\x18\n" +
+	"\acomment\x18\r \x01(\tR\acomment\"\xc9\x01\n" +
 	"\x11ListImagesRequest\x12\x10\n" +
 	"\x03all\x18\x01 \x01(\bR\x03all\x12H\n" +
 	"\afilters\x18\x02 \x03(\v2..skiff.agent.v1.ListImagesRequest.FiltersEntryR\afilters\x1aX\n" +

@@ -36,7 +36,10 @@ type CommitRequest struct {
 	// ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL).
 	Changes []string `protobuf:"bytes,5,rep,name=changes,proto3" json:"changes,omitempty"`
 	// pause freezes a running container while its layer is written.
-	Pause         bool `protobuf:"varint,6,opt,name=pause,proto3" json:"pause,omitempty"`
+	Pause bool `protobuf:"varint,6,opt,name=pause,proto3" json:"pause,omitempty"`
+	// config is the Docker API's commit body: what it sets wins over the
+	// container's config, merged as docker merges them, before changes.
+	Config        *ImageConfig `protobuf:"bytes,7,opt,name=config,proto3" json:"config,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -113,6 +116,13 @@ func (x *CommitRequest) GetPause() bool {
 	return false
 }
 
+func (x *CommitRequest) GetConfig() *ImageConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
 type CommitResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -161,14 +171,15 @@ var File_commit_proto protoreflect.FileDescriptor
 
 const file_commit_proto_rawDesc = "" +
 	"\n" +
-	"\fcommit.proto\x12\x0eskiff.agent.v1\"\xad\x01\n" +
+	"\fcommit.proto\x12\x0eskiff.agent.v1\x1a\vagent.proto\"\xe2\x01\n" +
 	"\rCommitRequest\x12\x1c\n" +
 	"\tcontainer\x18\x01 \x01(\tR\tcontainer\x12\x1c\n" +
 	"\treference\x18\x02 \x01(\tR\treference\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12\x16\n" +
 	"\x06author\x18\x04 \x01(\tR\x06author\x12\x18\n" +
 	"\achanges\x18\x05 \x03(\tR\achanges\x12\x14\n" +
-	"\x05pause\x18\x06 \x01(\bR\x05pause\" \n" +
+	"\x05pause\x18\x06 \x01(\bR\x05pause\x123\n" +
+	"\x06config\x18\a \x01(\v2\x1b.skiff.agent.v1.ImageConfigR\x06config\" \n" +
 	"\x0eCommitResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id2T\n" +
 	"\tCommitter\x12G\n" +
@@ -190,15 +201,17 @@ var file_commit_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_commit_proto_goTypes = []any{
 	(*CommitRequest)(nil),  // 0: skiff.agent.v1.CommitRequest
 	(*CommitResponse)(nil), // 1: skiff.agent.v1.CommitResponse
+	(*ImageConfig)(nil),    // 2: skiff.agent.v1.ImageConfig
 }
 var file_commit_proto_depIdxs = []int32{
-	0, // 0: skiff.agent.v1.Committer.Commit:input_type -> skiff.agent.v1.CommitRequest
-	1, // 1: skiff.agent.v1.Committer.Commit:output_type -> skiff.agent.v1.CommitResponse
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	2, // 0: skiff.agent.v1.CommitRequest.config:type_name -> skiff.agent.v1.ImageConfig
+	0, // 1: skiff.agent.v1.Committer.Commit:input_type -> skiff.agent.v1.CommitRequest
+	1, // 2: skiff.agent.v1.Committer.Commit:output_type -> skiff.agent.v1.CommitResponse
+	2, // [2:3] is the sub-list for method output_type
+	1, // [1:2] is the sub-list for method input_type
+	1, // [1:1] is the sub-list for extension type_name
+	1, // [1:1] is the sub-list for extension extendee
+	0, // [0:1] is the sub-list for field type_name
 }
 
 func init() { file_commit_proto_init() }
@@ -206,6 +219,7 @@ func file_commit_proto_init() {
 	if File_commit_proto != nil {
 		return
 	}
+	file_agent_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
