@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
@@ -104,6 +105,29 @@ func TestMachineUnprivileged(t *testing.T) {
 	}
 	if uid, _ := owner(t, filepath.Join(proj, "byroot")); uid != u.uid {
 		t.Errorf("a file the container's root made is owned by uid %d on the host, want the user's %d", uid, u.uid)
+	}
+
+	// A published port: the user's host daemon listens on it.
+	port := freePort(t)
+	u.file(t, filepath.Join(proj, "index.html"), "served from the bind mount\n", 0o644)
+	if r := vm("run", "-d", "--name", "web", "-p", fmt.Sprintf("%d:80", port), "-v", proj+":/www", busybox, "busybox", "httpd", "-f", "-p", "80", "-h", "/www"); r.code != 0 {
+		t.Fatalf("run -p as the user: %s", r)
+	}
+	eventually(t, 30*time.Second, "the published port to answer", func() bool {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b) == "served from the bind mount\n"
+	})
+	vm("rm", "-f", "web")
+	if start, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start"); err == nil && strings.TrimSpace(string(start)) == "1024" {
+		r := vm("run", "--rm", "-p", "80:80", busybox, "true")
+		if r.code != 125 || !strings.Contains(r.stderr, "ports below 1024 need root here; publish on 1024 or above (-p 8080:80)") {
+			t.Errorf("run -p 80:80 as the user: %s", r)
+		}
 	}
 
 	if r := vm("machine", "stop"); r.code != 0 {
@@ -340,3 +364,4 @@ func procUID(t *testing.T, pid int) int {
 	t.Fatalf("no Uid line in /proc/%d/status", pid)
 	return -1
 }
+

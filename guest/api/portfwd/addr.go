@@ -3,6 +3,7 @@ package portfwd
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"strconv"
@@ -57,6 +58,12 @@ func Validate(b *apiv1.PortBinding) error {
 // inUse explains a port that cannot be bound, and what to do about it.
 // It is errdefs' conflict, which crosses gRPC and comes back as one.
 func inUse(b *apiv1.PortBinding, err error) error {
+	if errors.Is(err, fs.ErrPermission) && b.HostPort < 1024 {
+		// An ordinary user's host daemon (the QEMU machine run without
+		// root) may not bind the privileged ports.
+		return fmt.Errorf("publish %s/%s: %w: ports below 1024 need root here; publish on 1024 or above (-p %d:%d): %w",
+			HostAddr(b), b.Protocol, err, 8000+b.ContainerPort%1000, b.ContainerPort, errdefs.ErrConflict)
+	}
 	return fmt.Errorf("publish %s/%s: %w: free the port, or publish on another (-p OTHER:%d): %w",
 		HostAddr(b), b.Protocol, err, b.ContainerPort, errdefs.ErrConflict)
 }
