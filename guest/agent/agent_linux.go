@@ -60,6 +60,7 @@ type Agent struct {
 	images     *image.Store
 	containers *container.Manager
 	networks   *network.Manager
+	bus        *events.Bus
 	server     *grpc.Server
 
 	shutdownOnce sync.Once
@@ -107,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, images: images, containers: mgr, networks: nets, stopped: make(chan struct{})}
+	a := &Agent{cfg: cfg, images: images, containers: mgr, networks: nets, bus: bus, stopped: make(chan struct{})}
 	// Errors become statuses outermost, so the gate's are converted too.
 	opts := errstatus.ServerOptions()
 	if cfg.ContainersReady != nil {

@@ -127,9 +127,9 @@ func (s *session) dial(ctx context.Context, service string) (net.Conn, error) {
 // NewClient returns a gRPC client of the daemon's typed services
 // (wire.ServiceGRPC) that connects with dial. Statuses come back as
 // containerd/errdefs errors: a port in use is errdefs.ErrConflict again.
-// The connection is made at the first call.
-func NewClient(dial Dial) (*grpc.ClientConn, error) {
-	return grpc.NewClient("passthrough:///skiff-host",
+// The connection is made at the first call; opts add to the dialer's.
+func NewClient(dial Dial, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient("passthrough:///skiff-host", append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
 			return dial(ctx, wire.ServiceGRPC)
@@ -137,5 +137,5 @@ func NewClient(dial Dial) (*grpc.ClientConn, error) {
 		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			return errgrpc.ToNative(invoker(ctx, method, req, reply, cc, opts...))
 		}),
-	)
+	}, opts...)...)
 }

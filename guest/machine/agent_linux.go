@@ -19,6 +19,7 @@ import (
 	"github.com/skiffrun/skiff/guest/agent"
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/guest/emulation"
+	"github.com/skiffrun/skiff/guest/fsevents"
 	"github.com/skiffrun/skiff/guest/hostlink"
 	"github.com/skiffrun/skiff/guest/publish"
 )
@@ -95,6 +96,11 @@ func Run(ctx context.Context) error {
 	// session stream (see sessionListener.dispatch).
 	pub, link := publish.NewHost(log), hostlink.New()
 	link.OnSession(pub.Connect)
+	// The host daemon watches the shared folders containers bind-mount
+	// and streams their changes, which the agent replays for the
+	// containers' inotify watchers.
+	files := fsevents.NewClient(log, fsevents.NewMapper(cfg.Shares), &fsevents.Kernel{Log: log})
+	link.OnSession(files.Connect)
 	// Containers reach the host daemon's Docker API by binding the
 	// machine's docker socket: it is there before any starts.
 	dsock, err := listenDockerSocket(wire.DockerSocket, link, log)
@@ -113,6 +119,7 @@ func Run(ctx context.Context) error {
 		return err
 	}
 	log.Debug("agent state opened", "uptime", uptime().Round(time.Millisecond))
+	go a.WatchBinds(ctx, files.SetBinds)
 	lis := newSessionListener()
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(lis) }()

@@ -128,7 +128,7 @@ func RunDaemon(ctx context.Context, o Options, services ...Service) (err error) 
 		run.VMPID, run.Accel, run.CPUs, run.MemoryMiB = ri.PID, ri.Accel, ri.CPUs, ri.MemoryMiB
 	}
 	m.writeState(run)
-	rel, svc := relay.New(), hostServices()
+	rel, svc := relay.New(), hostServices(spec.Shares)
 	m.services = svc
 	sess, err := m.connect(startCtx, vm, rel, svc)
 	if err != nil {
