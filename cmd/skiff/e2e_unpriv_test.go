@@ -364,4 +364,3 @@ func procUID(t *testing.T, pid int) int {
 	t.Fatalf("no Uid line in /proc/%d/status", pid)
 	return -1
 }
-

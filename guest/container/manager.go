@@ -68,9 +68,9 @@ type ctr struct {
 	dir string
 	log *logFile
 
-	mu      sync.Mutex
-	rec     *apiv1.Container
-	run     *execution
+	mu  sync.Mutex
+	rec *apiv1.Container
+	run *execution
 	// removed is set when a removal begins, gone once it has finished.
 	removed, gone bool
 	// changed is closed and replaced at every change of state, waking
