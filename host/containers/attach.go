@@ -31,6 +31,7 @@ type RunOptions struct {
 // exit code (0 when the user detaches).
 func Run(ctx context.Context, c *agentclient.Client, s Streams, o RunOptions) (int, error) {
 	o.StdinOnce = !o.Detach
+	o.AttachStdin, o.AttachStdout, o.AttachStderr = o.Interactive && !o.Detach, !o.Detach, !o.Detach
 	req, err := o.Request()
 	if err != nil {
 		return 0, err

@@ -47,10 +47,13 @@ type CreateOptions struct {
 	// StdinOnce closes the container's stdin when the first attached
 	// client closes its own; run -i sets it.
 	StdinOnce bool
-	Env       []string
-	EnvFiles  []string
-	Workdir   string
-	User      string
+	// AttachStdin, AttachStdout and AttachStderr are the streams the
+	// creator attaches, as docker's inspect shows them.
+	AttachStdin, AttachStdout, AttachStderr bool
+	Env                                     []string
+	EnvFiles                                []string
+	Workdir                                 string
+	User                                    string
 	// Entrypoint replaces the image's when EntrypointSet, even if empty.
 	Entrypoint    string
 	EntrypointSet bool
@@ -115,6 +118,9 @@ func (o *CreateOptions) Request() (*apiv1.CreateContainerRequest, error) {
 		Tty:            o.TTY,
 		OpenStdin:      o.Interactive,
 		StdinOnce:      o.StdinOnce && o.Interactive,
+		AttachStdin:    o.AttachStdin,
+		AttachStdout:   o.AttachStdout,
+		AttachStderr:   o.AttachStderr,
 		EntrypointSet:  o.EntrypointSet,
 		StopTimeout:    int32(o.StopTimeout),
 		StopTimeoutSet: o.StopTimeoutSet,
@@ -232,6 +238,8 @@ func (o *CreateOptions) hostConfig() (*apiv1.HostConfig, error) {
 
 // Create creates a container and prints its id, as docker create does.
 func Create(ctx context.Context, c *agentclient.Client, s Streams, o CreateOptions) error {
+	// docker create attaches stdout and stderr, and stdin with -i.
+	o.AttachStdin, o.AttachStdout, o.AttachStderr = o.Interactive, true, true
 	req, err := o.Request()
 	if err != nil {
 		return err

@@ -65,6 +65,10 @@ type InspectUlimit struct {
 
 // InspectHostConfig is docker's HostConfig, in docker's field order.
 type InspectHostConfig struct {
+	// LogConfig names the log driver: the agent keeps docker's json-file
+	// log (one JSON object a line in <id>-json.log), which clients such as
+	// docker-compose 1.x ask for before they read logs.
+	LogConfig         InspectLogConfig
 	NetworkMode       string
 	PortBindings      map[string][]InspectPortBinding
 	PublishAllPorts   bool
@@ -91,23 +95,32 @@ type InspectHostConfig struct {
 	Init              *bool
 }
 
+// InspectLogConfig is docker's HostConfig.LogConfig.
+type InspectLogConfig struct {
+	Type   string
+	Config map[string]string
+}
+
 // InspectConfig is docker's Config.
 type InspectConfig struct {
-	Hostname    string
-	Domainname  string
-	User        string
-	Tty         bool
-	OpenStdin   bool
-	StdinOnce   bool
-	Env         []string
-	Cmd         []string
-	Image       string
-	WorkingDir  string
-	Entrypoint  []string
-	Labels      map[string]string
-	StopSignal  string              `json:",omitempty"`
-	StopTimeout *int                `json:",omitempty"`
-	Healthcheck *InspectHealthcheck `json:",omitempty"`
+	Hostname     string
+	Domainname   string
+	User         string
+	AttachStdin  bool
+	AttachStdout bool
+	AttachStderr bool
+	Tty          bool
+	OpenStdin    bool
+	StdinOnce    bool
+	Env          []string
+	Cmd          []string
+	Image        string
+	WorkingDir   string
+	Entrypoint   []string
+	Labels       map[string]string
+	StopSignal   string              `json:",omitempty"`
+	StopTimeout  *int                `json:",omitempty"`
+	Healthcheck  *InspectHealthcheck `json:",omitempty"`
 	// Volumes are the anonymous volume paths (-v /path).
 	Volumes map[string]struct{} `json:",omitempty"`
 	// ExposedPorts are "port/proto" keys, the image's and --expose's.
@@ -146,6 +159,7 @@ func NewInspect(c *apiv1.Container) Inspect {
 		Driver:         c.GetDriver(),
 		Platform:       "linux",
 		HostConfig: InspectHostConfig{
+			LogConfig:   InspectLogConfig{Type: "json-file", Config: map[string]string{}},
 			NetworkMode: hc.GetNetworkMode(),
 			RestartPolicy: InspectRestartPolicy{
 				Name:              hc.GetRestartPolicy().GetName(),
@@ -171,19 +185,22 @@ func NewInspect(c *apiv1.Container) Inspect {
 		},
 		Mounts: inspectMounts(c.GetMounts()),
 		Config: InspectConfig{
-			Hostname:    cfg.GetHostname(),
-			User:        cfg.GetUser(),
-			Tty:         cfg.GetTty(),
-			OpenStdin:   cfg.GetOpenStdin(),
-			StdinOnce:   cfg.GetStdinOnce(),
-			Env:         cfg.GetEnv(),
-			Cmd:         cfg.GetCmd(),
-			Image:       cfg.GetImage(),
-			WorkingDir:  cfg.GetWorkingDir(),
-			Entrypoint:  cfg.GetEntrypoint(),
-			Labels:      nonNilMap(cfg.GetLabels()),
-			StopSignal:  cfg.GetStopSignal(),
-			Healthcheck: inspectHealthcheck(cfg.GetHealthcheck()),
+			Hostname:     cfg.GetHostname(),
+			User:         cfg.GetUser(),
+			AttachStdin:  cfg.GetAttachStdin(),
+			AttachStdout: cfg.GetAttachStdout(),
+			AttachStderr: cfg.GetAttachStderr(),
+			Tty:          cfg.GetTty(),
+			OpenStdin:    cfg.GetOpenStdin(),
+			StdinOnce:    cfg.GetStdinOnce(),
+			Env:          cfg.GetEnv(),
+			Cmd:          cfg.GetCmd(),
+			Image:        cfg.GetImage(),
+			WorkingDir:   cfg.GetWorkingDir(),
+			Entrypoint:   cfg.GetEntrypoint(),
+			Labels:       nonNilMap(cfg.GetLabels()),
+			StopSignal:   cfg.GetStopSignal(),
+			Healthcheck:  inspectHealthcheck(cfg.GetHealthcheck()),
 		},
 	}
 	if out.HostConfig.RestartPolicy.Name == "" {

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/containers"
+	"github.com/skiffrun/skiff/host/opts"
 )
 
 // createOptions turns docker's create body into the options skiff create
@@ -35,6 +37,9 @@ func createOptions(req *container.CreateRequest, name string, agentPath containe
 		Interactive:  cfg.OpenStdin,
 		TTY:          cfg.Tty,
 		StdinOnce:    cfg.StdinOnce,
+		AttachStdin:  cfg.AttachStdin,
+		AttachStdout: cfg.AttachStdout,
+		AttachStderr: cfg.AttachStderr,
 		Workdir:      cfg.WorkingDir,
 		User:         cfg.User,
 		Hostname:     cfg.Hostname,
@@ -79,7 +84,8 @@ func createOptions(req *container.CreateRequest, name string, agentPath containe
 	if len(hc.Devices) > 0 || len(hc.DeviceRequests) > 0 {
 		return o, badRequest("skiff does not pass host devices into containers (--device, --gpus); leave them out")
 	}
-	if hc.VolumesFrom != nil {
+	// An empty list is what docker-py (docker-compose 1.x) sends for none.
+	if len(hc.VolumesFrom) > 0 {
 		return o, badRequest("skiff does not support --volumes-from; mount the same named volumes instead")
 	}
 	if rp := hc.RestartPolicy; rp.Name != "" {
@@ -123,7 +129,7 @@ func createOptions(req *container.CreateRequest, name string, agentPath containe
 		}
 		o.Tmpfs = append(o.Tmpfs, t)
 	}
-	o.Volumes = append(o.Volumes, sortedKeys(cfg.Volumes)...)
+	o.Volumes = append(o.Volumes, anonymousVolumes(cfg.Volumes, hc)...)
 	for _, m := range hc.Mounts {
 		spec, err := mountSpec(m)
 		if err != nil {
@@ -167,6 +173,32 @@ func publishSpec(p network.Port, b network.PortBinding) string {
 }
 
 // mountSpec is one of docker's Mounts as --mount text.
+// anonymousVolumes are the create body's Config.Volumes that no bind,
+// mount or tmpfs of hc covers. docker mounts an anonymous volume only at a
+// path nothing else is mounted on, and docker-compose 1.x lists each
+// volume's target there beside its bind.
+func anonymousVolumes(vols map[string]struct{}, hc *container.HostConfig) []string {
+	mounted := map[string]bool{}
+	for _, b := range hc.Binds {
+		if m, err := opts.Volume("volume", b); err == nil {
+			mounted[path.Clean(m.Target)] = true
+		}
+	}
+	for _, m := range hc.Mounts {
+		mounted[path.Clean(m.Target)] = true
+	}
+	for t := range hc.Tmpfs {
+		mounted[path.Clean(t)] = true
+	}
+	var out []string
+	for _, v := range sortedKeys(vols) {
+		if !mounted[path.Clean(v)] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func mountSpec(m mount.Mount) (string, error) {
 	fields := []string{"type=" + string(m.Type)}
 	if m.Source != "" {

@@ -88,3 +88,31 @@ func TestCreateDefaultEndpoint(t *testing.T) {
 		t.Fatal("the default endpoint is not the primary network")
 	}
 }
+
+// docker-py (docker-compose 1.x) sends an empty VolumesFrom for none; a
+// non-empty one is refused.
+func TestCreateEmptyVolumesFrom(t *testing.T) {
+	req := decodeCreate(t, `{"Image":"busybox","HostConfig":{"VolumesFrom":[]}}`)
+	if _, err := createOptions(req, "", nil); err != nil {
+		t.Fatalf("empty VolumesFrom: %v", err)
+	}
+	req = decodeCreate(t, `{"Image":"busybox","HostConfig":{"VolumesFrom":["other"]}}`)
+	if _, err := createOptions(req, "", nil); err == nil {
+		t.Fatal("VolumesFrom [other] was accepted")
+	}
+}
+
+// A Config.Volumes path under a bind, mount or tmpfs is that mount's
+// (docker-compose 1.x sends both); the others are anonymous volumes.
+func TestCreateVolumesBesideBinds(t *testing.T) {
+	req := decodeCreate(t, `{"Image":"busybox","Volumes":{"/data":{},"/t/":{},"/m":{},"/anon":{}},
+		"HostConfig":{"Binds":["proj_data:/data:rw"],"Tmpfs":{"/t":""},
+		"Mounts":[{"Type":"volume","Source":"v","Target":"/m"}]}}`)
+	o, err := createOptions(req, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(o.Volumes, []string{"proj_data:/data:rw", "/anon"}) {
+		t.Fatalf("volumes %q", o.Volumes)
+	}
+}

@@ -183,7 +183,11 @@ func NewInspect(n *apiv1.Network) Inspect {
 	if n.GetSubnet() != "" {
 		out.IPAM.Config = append(out.IPAM.Config, IPAMConfig{Subnet: n.GetSubnet(), Gateway: n.GetGateway()})
 	}
-	if n.GetBridge() != "" {
+	// Only the default bridge names its interface in Options, as with
+	// docker: a user network shows the options it was created with, none
+	// here, and docker-compose 1.x recreates a network whose options
+	// differ from its file's.
+	if n.GetBridge() != "" && n.GetName() == "bridge" {
 		out.Options["com.docker.network.bridge.name"] = n.GetBridge()
 	}
 	for id, e := range n.GetContainers() {

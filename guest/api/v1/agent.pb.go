@@ -342,6 +342,12 @@ type ContainerConfig struct {
 	StopTimeoutSet bool  `protobuf:"varint,15,opt,name=stop_timeout_set,json=stopTimeoutSet,proto3" json:"stop_timeout_set,omitempty"`
 	// healthcheck overrides the image's; unset inherits it.
 	Healthcheck *HealthConfig `protobuf:"bytes,16,opt,name=healthcheck,proto3" json:"healthcheck,omitempty"`
+	// attach_stdin, attach_stdout and attach_stderr are the streams its
+	// creator meant to attach (docker's Config.Attach*), kept for inspect:
+	// clients such as dockerpty attach only the streams these name.
+	AttachStdin  bool `protobuf:"varint,17,opt,name=attach_stdin,json=attachStdin,proto3" json:"attach_stdin,omitempty"`
+	AttachStdout bool `protobuf:"varint,18,opt,name=attach_stdout,json=attachStdout,proto3" json:"attach_stdout,omitempty"`
+	AttachStderr bool `protobuf:"varint,19,opt,name=attach_stderr,json=attachStderr,proto3" json:"attach_stderr,omitempty"`
 	// Volumes (30-39).
 	// volumes are paths that get a new anonymous volume each (-v /path);
 	// the image's VOLUMEs are added at create.
@@ -494,6 +500,27 @@ func (x *ContainerConfig) GetHealthcheck() *HealthConfig {
 		return x.Healthcheck
 	}
 	return nil
+}
+
+func (x *ContainerConfig) GetAttachStdin() bool {
+	if x != nil {
+		return x.AttachStdin
+	}
+	return false
+}
+
+func (x *ContainerConfig) GetAttachStdout() bool {
+	if x != nil {
+		return x.AttachStdout
+	}
+	return false
+}
+
+func (x *ContainerConfig) GetAttachStderr() bool {
+	if x != nil {
+		return x.AttachStderr
+	}
+	return false
 }
 
 func (x *ContainerConfig) GetVolumes() []string {
@@ -4507,7 +4534,7 @@ const file_agent_proto_rawDesc = "" +
 	"\x04hard\x18\x03 \x01(\x03R\x04hard\"S\n" +
 	"\rRestartPolicy\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
-	"\x13maximum_retry_count\x18\x02 \x01(\x05R\x11maximumRetryCount\"\xa0\x05\n" +
+	"\x13maximum_retry_count\x18\x02 \x01(\x05R\x11maximumRetryCount\"\x8d\x06\n" +
 	"\x0fContainerConfig\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x1e\n" +
 	"\n" +
@@ -4531,7 +4558,10 @@ const file_agent_proto_rawDesc = "" +
 	"stopSignal\x12!\n" +
 	"\fstop_timeout\x18\x0e \x01(\x05R\vstopTimeout\x12(\n" +
 	"\x10stop_timeout_set\x18\x0f \x01(\bR\x0estopTimeoutSet\x12>\n" +
-	"\vhealthcheck\x18\x10 \x01(\v2\x1c.skiff.agent.v1.HealthConfigR\vhealthcheck\x12\x18\n" +
+	"\vhealthcheck\x18\x10 \x01(\v2\x1c.skiff.agent.v1.HealthConfigR\vhealthcheck\x12!\n" +
+	"\fattach_stdin\x18\x11 \x01(\bR\vattachStdin\x12#\n" +
+	"\rattach_stdout\x18\x12 \x01(\bR\fattachStdout\x12#\n" +
+	"\rattach_stderr\x18\x13 \x01(\bR\fattachStderr\x12\x18\n" +
 	"\avolumes\x18\x1e \x03(\tR\avolumes\x12#\n" +
 	"\rexposed_ports\x18( \x03(\tR\fexposedPorts\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
