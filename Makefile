@@ -150,6 +150,8 @@ check-generated:
 
 bench: build clients
 	scripts/bench
+	@# Bind mounts over virtiofs (skiff run by root) and 9p (by a user).
+	if [ "$${BENCH_VM:-1}" != 0 ]; then scripts/sharebench; fi
 
 clean:
 	rm -rf bin build
