@@ -118,15 +118,15 @@ unit:
 # need root. They also boot the QEMU machine (TestMachineQEMU), and boot it
 # run by an ordinary user they make with useradd and remove after
 # (TestMachineUnprivileged).
-e2e: build clients
+e2e: build clients images
 	SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 40m ./cmd/skiff/... ./guest/machine/... ./vmimage/...
 	cd scripts/clients && SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 15m ./...
 
 # The container tests again, unchanged, through the QEMU machine (cgroup v2,
 # the agent as PID 1). The image tests stay native: their registry listens
 # on the host's loopback.
-MACHINE_E2E := TestCompose|TestRun|TestDetach|TestStop|TestKill|TestCreate|TestRestart|TestDefaults|TestMemory|TestPids|TestCPU|TestBadInput|TestNameInUse|TestFailedStart|TestVolume|TestBuild|TestNetwork|TestEvents|TestPause|TestHealth|TestDockerAPI|TestCp|TestStats|TestDockerSocket|TestHistory|TestCommit|TestDiff|TestExport|TestUpdate|TestSystemDf
-e2e-machine: build clients
+MACHINE_E2E := TestCompose|TestRun|TestDetach|TestStop|TestKill|TestCreate|TestRestart|TestDefaults|TestMemory|TestPids|TestCPU|TestBadInput|TestNameInUse|TestFailedStart|TestVolume|TestBuild|TestNetwork|TestEvents|TestPause|TestHealth|TestDockerAPI|TestCp|TestStats|TestDockerSocket|TestHistory|TestCommit|TestDiff|TestExport|TestUpdate|TestSystemDf|TestPlatform
+e2e-machine: build clients images
 	SKIFF_E2E_DRIVER=qemu SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m -run '$(MACHINE_E2E)' ./cmd/skiff/
 	cd scripts/clients && SKIFF_E2E_DRIVER=qemu SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 20m ./...
 
