@@ -24,6 +24,14 @@ func GuestArgs(s MachineSpec, now time.Time, buses ...string) ([]string, error) 
 	return c.Args()
 }
 
+// GuestConfig is what GuestArgs writes, for a driver that adds keys of
+// its own (the Rosetta share on vz) before it calls Args.
+func GuestConfig(s MachineSpec, now time.Time, buses ...string) (wire.BootConfig, error) {
+	c, err := bootConfig(s, now)
+	c.Buses = buses
+	return c, err
+}
+
 // bootConfig is what s tells the agent at boot.
 func bootConfig(s MachineSpec, now time.Time) (wire.BootConfig, error) {
 	c := wire.BootConfig{Time: now, Hostname: s.Hostname, Debug: s.Debug}

@@ -120,6 +120,11 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 		{Path: "images/busybox-" + arch + ".tar", Kind: cpio.File, Mode: 0o644, Data: image},
 	}
 	entries = append(entries, mkfs...)
+	emus, err := emulatorEntries(ctx, p.cache, arch, work)
+	if err != nil {
+		return nil, err
+	}
+	entries = append(entries, emus...)
 	initramfs, err := archive(entries)
 	if err != nil {
 		return nil, err

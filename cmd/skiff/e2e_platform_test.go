@@ -80,6 +80,11 @@ func TestPlatformBundledForeign(t *testing.T) {
 	if r.code != 0 || strings.TrimSpace(r.stdout) != "1000" || strings.Contains(r.stderr, "WARNING") {
 		t.Fatalf("shell loop in the %s image with --platform: %v", arch, r)
 	}
+	// skiff machine inspect says how the machine runs each.
+	emus := must(t, "machine", "inspect", "--format", "{{range .Emulators}}{{.Arch}}={{.Kind}} {{end}}")
+	if !strings.HasPrefix(emus, runtime.GOARCH+"=native") || !strings.Contains(emus, arch+"=qemu") {
+		t.Errorf("machine inspect: emulators %q, want %s=native first and %s=qemu", emus, runtime.GOARCH, arch)
+	}
 	// The machine's own image shows no warning either.
 	if r := skiff(t, "run", "--rm", busybox, "true"); r.code != 0 || strings.Contains(r.stderr, "WARNING") {
 		t.Errorf("the machine's own image: %v", r)

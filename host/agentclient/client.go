@@ -50,6 +50,7 @@ type Client struct {
 	Updater    apiv1.UpdaterClient
 	DiskUsage  apiv1.DiskUsageClient
 	Waiter     apiv1.WaiterClient
+	Emulation  apiv1.EmulationClient
 
 	conn *grpc.ClientConn
 
@@ -100,6 +101,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.Exporter = apiv1.NewExporterClient(conn)
 	c.Updater = apiv1.NewUpdaterClient(conn)
 	c.DiskUsage = apiv1.NewDiskUsageClient(conn)
+	c.Emulation = apiv1.NewEmulationClient(conn)
 	c.Waiter = apiv1.NewWaiterClient(conn)
 	return c, nil
 }

@@ -39,6 +39,11 @@ type Info struct {
 	StartedAt     time.Time `json:",omitzero"`
 	Uptime        string    `json:",omitempty"`
 	AgentVersion  string    `json:",omitempty"`
+	// Emulators are the image architectures the running machine runs,
+	// its own first, and how; EmulatorNotes what its agent said of them
+	// (Rosetta not installed).
+	Emulators     []Emulator `json:",omitempty"`
+	EmulatorNotes []string   `json:",omitempty"`
 	// Image is the guest image a VM machine boots (or last booted);
 	// before its first start, the one it would boot.
 	Image *BootImage `json:",omitempty"`
@@ -48,6 +53,18 @@ type Info struct {
 	NextImage string `json:",omitempty"`
 	Dir       string
 	Config    Config
+}
+
+// Emulator is how a machine runs one image architecture.
+type Emulator struct {
+	// Arch is the image architecture ("arm64").
+	Arch string
+	// Kind is "native", "qemu" or "rosetta".
+	Kind string
+	// Interpreter is the emulator's program in the machine, and Entry
+	// its binfmt_misc entry; empty when native.
+	Interpreter string `json:",omitempty"`
+	Entry       string `json:",omitempty"`
 }
 
 // Info describes the machine; with version, a running machine's agent is
@@ -111,6 +128,13 @@ func (m *Machine) agentVersion(ctx context.Context, in *Info, version bool) {
 	defer cancel()
 	if v, err := c.System.Version(ctx, &apiv1.Empty{}); err == nil {
 		in.AgentVersion = v.GetVersion()
+	}
+	// An agent older than the emulation service leaves the list empty.
+	if e, err := c.Emulation.Emulators(ctx, &apiv1.Empty{}); err == nil {
+		for _, em := range e.GetEmulators() {
+			in.Emulators = append(in.Emulators, Emulator{Arch: em.GetArch(), Kind: em.GetKind(), Interpreter: em.GetInterpreter(), Entry: em.GetEntry()})
+		}
+		in.EmulatorNotes = e.GetNotes()
 	}
 }
 

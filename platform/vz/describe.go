@@ -236,7 +236,14 @@ func Describe(spec platform.MachineSpec, h Host) (Description, error) {
 			d.Notes = append(d.Notes, note)
 		}
 	}
-	line, err := cmdline(spec, h.Now)
+	// Rosetta, where the Mac has it, runs amd64 images; the agent falls
+	// back to QEMU without it, and says how to install it.
+	d.Rosetta = h.Arch == "arm64" && h.OS.AtLeast(13, 0) && h.Rosetta == RosettaInstalled
+	rosettaMissing := h.Arch == "arm64" && h.OS.AtLeast(13, 0) && h.Rosetta == RosettaNotInstalled
+	if rosettaMissing {
+		d.Notes = append(d.Notes, "Rosetta is not installed, so amd64 images run under QEMU, slowly; install it with: softwareupdate --install-rosetta --agree-to-license")
+	}
+	line, err := cmdline(spec, h.Now, d.Rosetta, rosettaMissing)
 	errs = append(errs, err)
 	d.Boot = Boot{Kernel: spec.Kernel, Initrd: spec.Initrd, Cmdline: line}
 
@@ -247,7 +254,6 @@ func Describe(spec platform.MachineSpec, h Host) (Description, error) {
 		add("agent transport %q: the vz driver reaches the agent over vsock only", spec.Agent.SerialPort)
 	}
 
-	d.Rosetta = h.Arch == "arm64" && h.OS.AtLeast(13, 0) && h.Rosetta == RosettaInstalled
 	if len(spec.Shares) > 0 && !h.OS.AtLeast(12, 0) {
 		add("shared folders need virtiofs, which needs macOS 12 or later, and this Mac runs macOS %s; update macOS, or use --driver qemu", h.OS)
 	}
@@ -300,14 +306,23 @@ func ceilMiB(b uint64) uint64 { return (b + MiB - 1) / MiB }
 // cmdline is the guest's kernel command line: the console on the virtio
 // console (there is no UART), reboot on panic (which vz turns into a
 // stopped VM), quiet unless debugging, skiff's own arguments, and the
-// spec's.
-func cmdline(spec platform.MachineSpec, now time.Time) (string, error) {
+// spec's. With rosetta the agent mounts the Rosetta share; with
+// rosettaMissing it says how to install Rosetta.
+func cmdline(spec platform.MachineSpec, now time.Time, rosetta, rosettaMissing bool) (string, error) {
 	args := []string{"console=hvc0", "panic=-1"}
 	if !spec.Debug {
 		args = append(args, "quiet")
 	}
 	// Every device is virtio on PCI: its drivers load first.
-	guest, err := platform.GuestArgs(spec, now, wire.BusPCI)
+	c, err := platform.GuestConfig(spec, now, wire.BusPCI)
+	if err != nil {
+		return "", err
+	}
+	if rosetta {
+		c.RosettaTag = RosettaTag
+	}
+	c.RosettaMissing = rosettaMissing
+	guest, err := c.Args()
 	if err != nil {
 		return "", err
 	}
