@@ -59,7 +59,7 @@ func (s *server) Watch(stream grpc.BidiStreamingServer[apiv1.FileWatchRequest, a
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
 	go func() {

@@ -152,7 +152,7 @@ func (w *Watcher) Close() error {
 
 func (w *Watcher) loop() {
 	defer close(w.quit)
-	defer w.fsw.Close()
+	defer func() { _ = w.fsw.Close() }()
 	events, errs := w.fsw.Events, w.fsw.Errors
 	var waiting chan Batch
 	timer := time.NewTimer(time.Hour)

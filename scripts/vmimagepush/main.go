@@ -34,7 +34,6 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer cancel()
 	o := vmimage.Options{}
 	if *insecure != "" {
 		o.Insecure = strings.Split(*insecure, ",")
@@ -43,6 +42,7 @@ func main() {
 		o.Out = os.Stderr
 	}
 	digest, err := vmimage.Push(ctx, *ref, flag.Args(), o)
+	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmimagepush:", err)
 		os.Exit(1)
