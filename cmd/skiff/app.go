@@ -118,6 +118,7 @@ func newRootCommand(a *app) *cobra.Command {
 		common(newInfoCommand(a)),
 		mgmt(newContainerCommand(a)),
 		mgmt(newImageCommand(a)),
+		mgmt(newBuilderCommand(a)),
 		mgmt(newSystemCommand(a)),
 		mgmt(newMachineCommand(a)),
 		mgmt(newVolumeCommand(a)),

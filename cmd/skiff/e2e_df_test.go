@@ -40,7 +40,7 @@ func TestSystemDf(t *testing.T) {
 		t.Errorf("volumes row %q: the volume's 300kB are missing", v)
 	}
 	verbose := must(t, "system", "df", "-v")
-	for _, want := range []string{"Images space usage:", "Containers space usage:", "Local Volumes space usage:", vol, name, "Build cache usage: 0B"} {
+	for _, want := range []string{"Images space usage:", "Containers space usage:", "Local Volumes space usage:", vol, name, "Build cache usage: "} {
 		if !strings.Contains(verbose, want) {
 			t.Errorf("system df -v lacks %q:\n%s", want, verbose)
 		}

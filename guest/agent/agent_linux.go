@@ -136,6 +136,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("open builder: %w", err)
 	}
 	apiv1.RegisterBuilderServer(a.server, build.NewService(builder))
+	apiv1.RegisterBuildCacheServer(a.server, build.NewCacheService(builder))
 	apiv1.RegisterNetworksServer(a.server, network.NewService(nets, networkContainers{mgr}))
 	return a, nil
 }

@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -52,12 +53,16 @@ type Options struct {
 // Builder builds images into a store. Its state (cache, work in
 // progress, runtime state of RUN containers) lives under one directory.
 // It is safe for concurrent use: builds share only the cache, whose
-// files are written whole and renamed.
+// files are written whole and renamed, and which a prune changes only
+// while no build runs.
 type Builder struct {
 	root   string
 	store  *image.Store
 	runner *runner.Runner
 	cache  *cache
+	// pruning is held by each build for reading and by a cache prune for
+	// writing.
+	pruning sync.RWMutex
 }
 
 // New opens the builder's state under root and clears what a build cut
@@ -151,6 +156,8 @@ func (b *Builder) Build(ctx context.Context, o Options, ctxTar io.Reader, out io
 	if o.DockerfileName == "" {
 		o.DockerfileName = "Dockerfile"
 	}
+	b.pruning.RLock()
+	defer b.pruning.RUnlock()
 	bd := &build{b: b, o: o, out: newProgress(out), used: map[string]bool{}}
 	bd.df, err = Parse(o.DockerfileName, o.Dockerfile)
 	if err != nil {

@@ -118,6 +118,7 @@ func (bd *build) proxies() map[string]string {
 func (bd *build) layerStep(ctx context.Context, st *state, key, createdBy string, step *stepOut, make func(s *snapshot) error) error {
 	if !bd.o.NoCache {
 		if rec, ok := bd.b.cache.get(key); ok {
+			bd.b.cache.touch(key)
 			step.cached()
 			bd.addLayer(st, key, bd.b.cache.layerPath(rec.DiffID), rec.DiffID, rec.History)
 			return nil

@@ -51,6 +51,7 @@ type Client struct {
 	DiskUsage  apiv1.DiskUsageClient
 	Waiter     apiv1.WaiterClient
 	Emulation  apiv1.EmulationClient
+	BuildCache apiv1.BuildCacheClient
 
 	conn *grpc.ClientConn
 
@@ -103,6 +104,7 @@ func New(socket string, dial Dialer) (*Client, error) {
 	c.DiskUsage = apiv1.NewDiskUsageClient(conn)
 	c.Emulation = apiv1.NewEmulationClient(conn)
 	c.Waiter = apiv1.NewWaiterClient(conn)
+	c.BuildCache = apiv1.NewBuildCacheClient(conn)
 	return c, nil
 }
 

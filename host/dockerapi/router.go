@@ -152,13 +152,6 @@ func (s *Server) handle(pattern string, h handler) {
 	})
 }
 
-// notServed answers an endpoint skiff does not serve (yet), naming it.
-func notServed(what string) handler {
-	return func(w http.ResponseWriter, r *http.Request) error {
-		return notImplemented("%s (%s %s) is not supported by skiff yet", what, r.Method, r.URL.Path)
-	}
-}
-
 func (s *Server) routes() {
 	s.handle("GET /_ping", s.ping)
 	s.handle("HEAD /_ping", s.ping)
@@ -187,12 +180,7 @@ func (s *Server) routes() {
 	s.handle("POST /grpc", func(http.ResponseWriter, *http.Request) error {
 		return notFound("skiff has no BuildKit gRPC endpoint; use the classic builder (DOCKER_BUILDKIT=0)")
 	})
-	// Endpoints the agent cannot serve yet.
-	for _, e := range []struct{ pattern, what string }{
-		{"POST /build/prune", "build cache prune"},
-	} {
-		s.handle(e.pattern, notServed(e.what))
-	}
+	s.handle("POST /build/prune", s.pruneBuildCache)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, notFound("page not found: skiff does not serve %s %s", r.Method, r.URL.Path))
 	})

@@ -17,6 +17,20 @@ type Usage struct {
 	Images     []ImageUsage
 	Containers []ContainerUsage
 	Volumes    []VolumeUsage
+	// BuildCache are the builder's step cache records.
+	BuildCache []*apiv1.BuildCacheRecord
+}
+
+// BuildCacheSize is the bytes of the records not shared with an image or
+// another record: what a build cache prune frees.
+func (u *Usage) BuildCacheSize() int64 {
+	var n int64
+	for _, r := range u.BuildCache {
+		if !r.GetShared() {
+			n += r.GetSize()
+		}
+	}
+	return n
 }
 
 // ImageUsage is an image with its sizes and containers.
@@ -58,7 +72,11 @@ func DiskUsage(ctx context.Context, c *agentclient.Client) (*Usage, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &Usage{LayersSize: du.GetLayersSize()}
+	bc, err := c.BuildCache.Usage(ctx, &apiv1.Empty{})
+	if err != nil {
+		return nil, err
+	}
+	u := &Usage{LayersSize: du.GetLayersSize(), BuildCache: bc.GetRecords()}
 	imgUsage := map[string]*apiv1.ImageUsage{}
 	for _, iu := range du.GetImages() {
 		imgUsage[iu.GetId()] = iu
@@ -158,7 +176,8 @@ func DFRows(u *Usage) []DFRow {
 		{"Images", fmt.Sprint(len(u.Images)), fmt.Sprint(activeImages), format.Size(u.LayersSize), reclaimable(imgFree, u.LayersSize, true)},
 		{"Containers", fmt.Sprint(len(u.Containers)), fmt.Sprint(activeCtrs), format.Size(ctrSize), reclaimable(ctrFree, ctrSize, true)},
 		{"Local Volumes", fmt.Sprint(len(u.Volumes)), fmt.Sprint(activeVols), format.Size(volSize), reclaimable(volFree, volSize, true)},
-		{"Build Cache", "0", "0", "0B", "0B"},
+		// No record is in use outside a build, so all of it is reclaimable.
+		{"Build Cache", fmt.Sprint(len(u.BuildCache)), "0", format.Size(u.BuildCacheSize()), format.Size(u.BuildCacheSize())},
 	}
 }
 

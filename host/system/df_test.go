@@ -17,13 +17,14 @@ func TestDFRows(t *testing.T) {
 			{Container: &apiv1.Container{State: &apiv1.ContainerState{Running: true}}, SizeRw: 100},
 			{Container: &apiv1.Container{State: &apiv1.ContainerState{}}, SizeRw: 300},
 		},
-		Volumes: []VolumeUsage{{Volume: &apiv1.Volume{Name: "v"}, Size: 500}, {Volume: &apiv1.Volume{Name: "w"}, Size: 500, RefCount: 1}},
+		Volumes:    []VolumeUsage{{Volume: &apiv1.Volume{Name: "v"}, Size: 500}, {Volume: &apiv1.Volume{Name: "w"}, Size: 500, RefCount: 1}},
+		BuildCache: []*apiv1.BuildCacheRecord{{Id: "k1", Size: 700}, {Id: "k2", Size: 700, Shared: true}, {Id: "k3", Size: 50}},
 	}
 	want := []DFRow{
 		{"Images", "2", "1", "3kB", "2kB (66%)"},
 		{"Containers", "2", "1", "400B", "300B (75%)"},
 		{"Local Volumes", "2", "1", "1kB", "500B (50%)"},
-		{"Build Cache", "0", "0", "0B", "0B"},
+		{"Build Cache", "3", "0", "750B", "750B"},
 	}
 	got := DFRows(u)
 	for i := range want {

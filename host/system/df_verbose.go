@@ -22,7 +22,8 @@ type dfVolumeRow struct {
 }
 
 // printVerbose writes system df -v: a table each for images, containers
-// and volumes, then the build cache's size.
+// and volumes, then the build cache's size and records (no usage count:
+// the cache does not keep one).
 func printVerbose(out io.Writer, u *Usage) error {
 	now := time.Now()
 	var images []any
@@ -88,6 +89,29 @@ func printVerbose(out io.Writer, u *Usage) error {
 		}
 		fmt.Fprintln(out)
 	}
-	_, err := fmt.Fprintln(out, "Build cache usage: 0B")
-	return err
+	if _, err := fmt.Fprintf(out, "Build cache usage: %s\n\n", format.Size(u.BuildCacheSize())); err != nil {
+		return err
+	}
+	var cache []any
+	for _, r := range u.BuildCache {
+		id := r.GetId()
+		if len(id) > 12 {
+			id = id[:12]
+		}
+		cache = append(cache, dfCacheRow{
+			ID: id, CacheType: "regular", Size: format.Size(r.GetSize()),
+			CreatedSince: format.Ago(format.Time(r.GetCreated()), now), LastUsedSince: format.Ago(format.Time(r.GetLastUsed()), now),
+			Shared: fmt.Sprint(r.GetShared()),
+		})
+	}
+	const tmpl = "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.Shared}}"
+	f, err := format.Parse(tmpl, tmpl)
+	if err != nil {
+		return err
+	}
+	return f.Write(out, map[string]string{"ID": "CACHE ID", "CacheType": "CACHE TYPE", "Size": "SIZE", "CreatedSince": "CREATED", "LastUsedSince": "LAST USED", "Shared": "SHARED"}, cache)
+}
+
+type dfCacheRow struct {
+	ID, CacheType, Size, CreatedSince, LastUsedSince, Shared string
 }
