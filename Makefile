@@ -158,9 +158,61 @@ clean:
 
 FORCE:
 
-# Release: the tests of what goes into a release (the bundled image's
-# applets against its binaries).
-.PHONY: e2e-release
+# Release archives, in $(DIST)/ with SHA256SUMS, a Homebrew formula
+# (skiff.rb) and a Scoop manifest (skiff.json), by scripts/release:
+# skiff-VERSION-linux-ARCH.tar.gz (skiff, skiff-agent for the native
+# driver, docker-compose, the bundled image and the guest image for that
+# architecture), skiff-VERSION-windows-ARCH.zip (skiff.exe,
+# docker-compose.exe) and, on a Mac only (the vz driver is cgo against the
+# macOS SDK), skiff-VERSION-darwin-ARCH.tar.gz (skiff, signed, and
+# docker-compose). Each is staged in build/dist/OS-ARCH/ first. Builds are
+# trimmed, archive entries sorted and dated at the last commit. skiff is
+# built with CLI_LDFLAGS, so VMIMAGE_REF=REGISTRY/REPO@sha256:HEX pins the
+# guest image a machine pulls (a release sets it; make dist says when not).
+# On a Mac, make dist builds the darwin archives only (the linux ones hold
+# a guest image, which needs Debian's apt to build).
+DIST        ?= dist
+DIST_URL    ?= https://github.com/skiffrun/skiff/releases/download/$(VERSION)
+DIST_EPOCH  := $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+DIST_DARWIN := $(if $(filter Darwin,$(shell uname -s)),darwin-amd64 darwin-arm64)
+DIST_PLATFORMS ?= $(if $(DIST_DARWIN),$(DIST_DARWIN),linux-amd64 linux-arm64 windows-amd64 windows-arm64)
+DIST_LDFLAGS := $(CLI_LDFLAGS)
+CLANG_ARCH_amd64 := x86_64
+CLANG_ARCH_arm64 := arm64
+
+.PHONY: dist e2e-release
+dist: $(DIST_PLATFORMS:%=dist-stage-%)
+	@$(if $(DIST_DARWIN),,echo "make dist: no darwin archives here: skiff for macOS is built with cgo against the macOS SDK (the vz driver); run make dist on a Mac for them")
+	@$(if $(VMIMAGE_REF),,echo "make dist: VMIMAGE_REF is not set: these skiff binaries pin no guest image, so a VM machine with none beside skiff cannot start; set VMIMAGE_REF=REGISTRY/REPO@sha256:HEX (make vmimage-push prints it)")
+	@mkdir -p $(DIST) && rm -f $(DIST)/skiff-* $(DIST)/SHA256SUMS $(DIST)/skiff.rb $(DIST)/skiff.json
+	$(GO) run ./scripts/release archive -version $(VERSION) -epoch $(DIST_EPOCH) -o $(DIST) $(DIST_PLATFORMS:%=build/dist/%)
+	$(GO) run ./scripts/release manifests -version $(VERSION) -url $(DIST_URL) -o $(DIST)
+
+dist-stage-linux-%: bin/skiff-agent-linux-% build/images/busybox-%.tar vmimage FORCE
+	scripts/build-compose linux $*
+	@rm -rf build/dist/linux-$* && mkdir -p build/dist/linux-$*/images build/dist/linux-$*/vmimage
+	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build -trimpath -ldflags '$(DIST_LDFLAGS)' -o build/dist/linux-$*/skiff ./cmd/skiff
+	cp bin/skiff-agent-linux-$* build/dist/linux-$*/skiff-agent
+	cp build/images/busybox-$*.tar build/dist/linux-$*/images/
+	cp -r build/vmimage/$* build/dist/linux-$*/vmimage/
+	cp build/clients/linux-$*/docker-compose build/dist/linux-$*/
+
+dist-stage-windows-%: FORCE
+	scripts/build-compose windows $*
+	@rm -rf build/dist/windows-$* && mkdir -p build/dist/windows-$*
+	CGO_ENABLED=0 GOOS=windows GOARCH=$* $(GO) build -trimpath -ldflags '$(DIST_LDFLAGS)' -o build/dist/windows-$*/skiff.exe ./cmd/skiff
+	cp build/clients/windows-$*/docker-compose.exe build/dist/windows-$*/
+
+dist-stage-darwin-%: FORCE
+	scripts/build-compose darwin $*
+	@rm -rf build/dist/darwin-$* && mkdir -p build/dist/darwin-$*
+	CGO_ENABLED=1 GOOS=darwin GOARCH=$* CC="clang -arch $(CLANG_ARCH_$*)" $(GO) build -trimpath -ldflags '$(DIST_LDFLAGS)' -o build/dist/darwin-$*/skiff ./cmd/skiff
+	codesign --entitlements platform/vz/skiff.entitlements --force -s - build/dist/darwin-$*/skiff
+	cp build/clients/darwin-$*/docker-compose build/dist/darwin-$*/
+
+# The tests of what goes into a release: the bundled image's applets
+# against its binaries, and make dist's archives, checksums and manifests
+# (the test runs make dist itself, for linux and windows).
 test: e2e-release
 e2e-release: images
-	$(GO) test -tags e2e -count=1 ./scripts/mkbusybox/
+	$(GO) test -tags e2e -count=1 -timeout 30m ./scripts/mkbusybox/ ./scripts/release/
