@@ -148,7 +148,7 @@ generate:
 check-generated:
 	scripts/generate --check
 
-bench: build clients
+bench: build clients images
 	scripts/bench
 	@# Bind mounts over virtiofs (skiff run by root) and 9p (by a user).
 	if [ "$${BENCH_VM:-1}" != 0 ]; then scripts/sharebench; fi
