@@ -58,7 +58,7 @@ bin/skiff-agent-linux-%: FORCE
 
 agent: bin/skiff-agent-linux-amd64 bin/skiff-agent-linux-arm64
 
-build/busybox/busybox-amd64 build/busybox/busybox-arm64:
+build/busybox/busybox-amd64 build/busybox/busybox-arm64 build/busybox/busybox-arm:
 	scripts/fetch-busybox
 
 build/images/busybox-%.tar: build/busybox/busybox-%
@@ -69,7 +69,7 @@ bin/images/busybox-%.tar: build/images/busybox-%.tar
 	@mkdir -p bin/images
 	cp $< $@.tmp && mv $@.tmp $@
 
-images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar
+images: build/images/busybox-amd64.tar build/images/busybox-arm64.tar build/images/busybox-arm.tar
 
 # The Docker API's clients, in build/clients/: the current docker CLI and
 # docker compose v5, built from their own module (scripts/clients), and

@@ -224,3 +224,24 @@ func TestBadInputPlatform(t *testing.T) {
 		}
 	}
 }
+
+// TestPlatformArmV7 runs Debian's armhf busybox (make images), a 32-bit
+// arm/v7 image, under the machine's qemu-arm.
+func TestPlatformArmV7(t *testing.T) {
+	tag := "localhost/busybox-arm:e2e"
+	must(t, "load", "-i", bundledImage(t, "arm"))
+	must(t, "tag", busybox, tag)
+	must(t, "load", "-i", bundledImage(t, runtime.GOARCH))
+	t.Cleanup(func() { skiff(t, "rmi", tag) })
+	if got := must(t, "image", "inspect", "--format", "{{.Architecture}}/{{.Variant}}", tag); got != "arm/v7" {
+		t.Errorf("image inspect: %q, want arm/v7", got)
+	}
+	r := skiff(t, "run", "--rm", "--platform", "linux/arm/v7", tag, "sh", "-c", "uname -m; "+countLoop)
+	if r.code != 0 || r.stdout != "armv7l\n1000\n" {
+		t.Fatalf("run the arm/v7 image: %v", r)
+	}
+	// arm/v7 is not arm/v6: asking for the older CPU finds no image.
+	if r := skiff(t, "run", "--rm", "--pull", "never", "--platform", "linux/arm/v6", tag, "true"); r.code == 0 {
+		t.Errorf("run --platform linux/arm/v6 of the arm/v7 image: %v", r)
+	}
+}

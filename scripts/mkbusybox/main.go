@@ -52,11 +52,12 @@ nobody:x:65534:
 var machines = map[string]elf.Machine{
 	"amd64": elf.EM_X86_64,
 	"arm64": elf.EM_AARCH64,
+	"arm":   elf.EM_ARM,
 }
 
 func main() {
 	bin := flag.String("busybox", "", "path of a static busybox binary for -arch")
-	arch := flag.String("arch", "", "image architecture: amd64 or arm64")
+	arch := flag.String("arch", "", "image architecture: amd64, arm64 or arm (v7)")
 	out := flag.String("o", "", "path of the docker-save archive to write")
 	tag := flag.String("tag", "localhost/busybox:latest", "name of the image")
 	flag.Parse()
@@ -118,7 +119,7 @@ func sourceDate() (time.Time, error) {
 func readBusybox(path, arch string) (data []byte, applets []string, err error) {
 	want, ok := machines[arch]
 	if !ok {
-		return nil, nil, fmt.Errorf("-arch %q: want amd64 or arm64", arch)
+		return nil, nil, fmt.Errorf("-arch %q: want amd64, arm64 or arm", arch)
 	}
 	data, err = os.ReadFile(path)
 	if err != nil {
@@ -227,8 +228,12 @@ func buildImage(busybox []byte, applets []string, arch string, epoch time.Time) 
 	}
 	cf = cf.DeepCopy()
 	cf.Architecture, cf.OS, cf.Created = arch, "linux", v1.Time{Time: epoch}
-	if arch == "arm64" {
+	switch arch {
+	case "arm64":
 		cf.Variant = "v8"
+	case "arm":
+		// Debian's armhf: ARMv7 with hardware floating point.
+		cf.Variant = "v7"
 	}
 	cf.Config = v1.Config{Cmd: []string{"sh"}, Env: []string{defaultPath}}
 	img, err = mutate.ConfigFile(img, cf)
