@@ -68,7 +68,6 @@ func (c *cache) entries() ([]CacheEntry, error) {
 	return out, nil
 }
 
-
 // PruneOptions say which cache records a prune keeps.
 type PruneOptions struct {
 	// Until keeps records last used at or after it; zero keeps none for
