@@ -245,3 +245,29 @@ func TestPlatformArmV7(t *testing.T) {
 		t.Errorf("run --platform linux/arm/v6 of the arm/v7 image: %v", r)
 	}
 }
+
+// TestPlatformDockerAPI runs the foreign image and pulls from an index
+// through the Docker API's platform parameters, with docker's own CLIs.
+func TestPlatformDockerAPI(t *testing.T) {
+	arch, uname, _ := foreign()
+	tag := "localhost/busybox-" + arch + ":e2e-api"
+	loadForeign(t, tag)
+	reg := platformRegistry(t)
+	multi := pushBundled(t, reg, "api", runtime.GOARCH, arch)
+	for _, c := range dockerCLIs(t) {
+		t.Run(c.name, func(t *testing.T) {
+			r := c.run(t, "", "run", "--rm", "--platform", "linux/"+arch, tag, "uname", "-m")
+			if r.code != 0 || strings.TrimSpace(r.stdout) != uname {
+				t.Fatalf("docker run --platform linux/%s: %v", arch, r)
+			}
+			r = c.run(t, "", "pull", "--platform", "linux/"+arch, multi)
+			if r.code != 0 {
+				t.Fatalf("docker pull --platform linux/%s: %v", arch, r)
+			}
+			if r := c.run(t, "", "image", "inspect", "--format", "{{.Architecture}}", multi); strings.TrimSpace(r.stdout) != arch {
+				t.Errorf("docker image inspect after the pull: %v", r)
+			}
+			c.run(t, "", "rmi", multi)
+		})
+	}
+}
