@@ -23,7 +23,14 @@ PKGCONFIG_arm64 := /usr/lib/aarch64-linux-gnu/pkgconfig
 
 .PHONY: all build agent images clients go-clients debian-clients test unit e2e e2e-machine crosscheck lint generate check-generated bench clean
 
-all: build
+# On Linux with KVM the default driver is qemu, which boots the guest
+# image: there make also builds it, for this machine's architecture only,
+# and puts it beside skiff (make build alone never does).
+QEMU_ARCH := $(if $(filter arm64,$(ARCH)),aarch64,x86_64)
+KVM := $(shell [ "$$(uname -s)" = Linux ] && [ -e /dev/kvm ] && command -v qemu-system-$(QEMU_ARCH) >/dev/null && echo yes)
+
+all: $(if $(KVM),vmimage-host)
+	@$(MAKE) --no-print-directory build
 
 build: bin/skiff bin/skiff-agent bin/images/busybox-$(ARCH).tar bin/docker-compose
 	@# The guest image, when make vmimage has built it, goes beside skiff.
@@ -104,6 +111,11 @@ vmimage: agent images
 vmimage-push: vmimage
 	@if [ -z "$(REF)" ]; then echo "make vmimage-push: give REF=REGISTRY/REPO:TAG" >&2; exit 2; fi
 	$(GO) run ./scripts/vmimagepush -ref '$(REF)' build/vmimage/amd64 build/vmimage/arm64
+
+# The guest image of this machine's architecture alone.
+.PHONY: vmimage-host
+vmimage-host: bin/skiff-agent-linux-$(ARCH) build/images/busybox-$(ARCH).tar
+	$(GO) run ./vmimage -arch $(ARCH) -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs -kernel-dir build/kernel
 
 # Only the kernels (what make vmimage would build or find in build/kernel).
 kernel:

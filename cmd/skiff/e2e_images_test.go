@@ -36,6 +36,14 @@ func startRegistry(t *testing.T, user, password string) string {
 // address of the host), plain HTTP; it returns the listening host:port.
 func startRegistryOn(t *testing.T, ip, user, password string) string {
 	t.Helper()
+	addr, _ := runRegistry(t, ip, user, password)
+	return addr
+}
+
+// runRegistry is startRegistryOn that also returns the folder the
+// registry stores its blobs and manifests in.
+func runRegistry(t *testing.T, ip, user, password string) (addr, data string) {
+	t.Helper()
 	bin, err := exec.LookPath("docker-registry")
 	if err != nil {
 		unmet(t, "docker-registry is not installed (scripts/install-deps)")
@@ -44,7 +52,7 @@ func startRegistryOn(t *testing.T, ip, user, password string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := net.JoinHostPort(ip, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	addr = net.JoinHostPort(ip, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 	l.Close()
 	dir := t.TempDir()
 	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
@@ -78,7 +86,7 @@ func startRegistryOn(t *testing.T, ip, user, password string) string {
 		}
 		return err == nil
 	})
-	return addr
+	return addr, filepath.Join(dir, "data")
 }
 
 // dockerConfig points docker's config.json at a fresh directory for the
