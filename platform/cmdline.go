@@ -48,7 +48,7 @@ func bootConfig(s MachineSpec, now time.Time) (wire.BootConfig, error) {
 		c.Shares = append(c.Shares, wire.Share{Tag: sh.Tag, FSType: string(sh.Type), ReadOnly: sh.ReadOnly, Path: sh.GuestPath})
 	}
 	switch s.Network.Mode {
-	case NetworkNAT:
+	case NetworkNAT, NetworkUser:
 		var n wire.StaticNet
 		var err error
 		if n.Addr, err = netip.ParsePrefix(s.Network.Address); err != nil {
@@ -61,6 +61,11 @@ func bootConfig(s MachineSpec, now time.Time) (wire.BootConfig, error) {
 			return c, fmt.Errorf("network DNS server: %w", err)
 		}
 		c.Net = &n
+		if s.Network.HostLoopback != "" {
+			if c.HostLoopback, err = netip.ParseAddr(s.Network.HostLoopback); err != nil {
+				return c, fmt.Errorf("network host loopback address: %w", err)
+			}
+		}
 	case NetworkDHCP:
 		c.DHCP = true
 	}

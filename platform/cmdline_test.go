@@ -19,7 +19,9 @@ func TestGuestArgs(t *testing.T) {
 	}{
 		{"serial, shares, nat", func(*MachineSpec) {},
 			"skiff.agent=serial:skiff.agent skiff.disk=vda skiff.share=share0,virtiofs,rw,%2Fhome%2Fu skiff.share=share1,virtiofs,ro,%2Ftmp " +
-				"skiff.net=static,10.0.2.15/24,10.0.2.2,10.0.2.3 skiff.time=1700000000000000123 skiff.hostname=default"},
+				"skiff.net=static,10.0.2.15/24,10.0.2.2,10.0.2.3 skiff.hostloop=10.0.2.2 skiff.time=1700000000000000123 skiff.hostname=default"},
+		{"user-mode network", func(s *MachineSpec) { s.Network = UserNetwork("/m") },
+			" skiff.net=static,192.168.127.2/24,192.168.127.1,192.168.127.1 skiff.hostloop=192.168.127.254 "},
 		{"vsock, no disk, no network, debug", func(s *MachineSpec) {
 			s.Agent = AgentTransport{VsockPort: 1024}
 			s.Disk = Disk{}

@@ -134,6 +134,10 @@ const (
 	// NetworkDHCP is a NAT whose DHCP server gives the guest its address,
 	// gateway and DNS server (vmnet's on macOS).
 	NetworkDHCP NetworkMode = "dhcp"
+	// NetworkUser is a user-mode network stack in the host daemon: the
+	// guest's frames go to it over Link, at a static address, and the
+	// host daemon makes every connection the guest makes.
+	NetworkUser NetworkMode = "user"
 )
 
 // Network is the guest's network: a static address, a gateway and a DNS
@@ -143,12 +147,60 @@ type Network struct {
 	Address string // the guest's address with its prefix, "10.0.2.15/24"
 	Gateway string
 	DNS     string
+	// HostLoopback is an address at which the guest reaches the host's
+	// loopback services (host.docker.internal); "" when the network has
+	// none.
+	HostLoopback string
+	// Link is where a user-mode stack meets the VM's network device.
+	Link UserLink
+}
+
+// UserLink is the host end of a user-mode network: unix sockets in the
+// machine's directory on which the host daemon's stack listens, and for
+// drivers that carry frames over vsock, the port the driver relays from.
+type UserLink struct {
+	// Stream is a unix stream socket of frames, each after its length in
+	// 4 big-endian bytes (QEMU's stream netdev).
+	Stream string
+	// Datagram is a unix datagram socket of one frame per datagram (vz's
+	// file-handle attachment).
+	Datagram string
+	// VsockPort is the vsock (hvsock) port on the host on which the
+	// guest sends Stream's framing; 0 for drivers that attach a device.
+	VsockPort uint32
 }
 
 // UserNAT is the network of user-mode NAT (QEMU's slirp and the like).
+// slirp's gateway address is the host itself, loopback included.
 func UserNAT() Network {
-	return Network{Mode: NetworkNAT, Address: "10.0.2.15/24", Gateway: "10.0.2.2", DNS: "10.0.2.3"}
+	return Network{Mode: NetworkNAT, Address: "10.0.2.15/24", Gateway: "10.0.2.2", DNS: "10.0.2.3", HostLoopback: "10.0.2.2"}
 }
+
+// Addresses of the user-mode network: the stack answers at the gateway
+// (DNS included) and forwards what the guest sends to HostLoopback to the
+// host's 127.0.0.1.
+const (
+	userAddress      = "192.168.127.2/24"
+	userGateway      = "192.168.127.1"
+	userHostLoopback = "192.168.127.254"
+	// UserNetVsockPort is the host's vsock port for the network of
+	// drivers that relay frames over vsock.
+	UserNetVsockPort = 1025
+)
+
+// UserNetwork is the user-mode network of the machine whose state
+// directory is dir, on its stream socket; a host whose driver needs the
+// datagram socket or vsock adds it (UserDatagram, UserNetVsockPort).
+func UserNetwork(dir string) Network {
+	return Network{
+		Mode: NetworkUser, Address: userAddress, Gateway: userGateway, DNS: userGateway, HostLoopback: userHostLoopback,
+		Link: UserLink{Stream: filepath.Join(dir, "net.sock")},
+	}
+}
+
+// UserDatagram is the datagram socket of the user-mode network of the
+// machine whose state directory is dir.
+func UserDatagram(dir string) string { return filepath.Join(dir, "net.dgram.sock") }
 
 // AgentTransport is the agent's channel: a vsock port, or a virtio-serial
 // port whose host end is a unix socket. A zero AgentTransport lets the
@@ -292,15 +344,34 @@ func checkShares(shares []Share) []error {
 func (n Network) check() []error {
 	switch n.Mode {
 	case "", NetworkNone, NetworkDHCP:
-		if n.Address != "" || n.Gateway != "" || n.DNS != "" {
+		if n.Address != "" || n.Gateway != "" || n.DNS != "" || n.HostLoopback != "" {
 			return []error{fmt.Errorf("network %q takes no address, gateway or DNS", n.Mode)}
 		}
 		return nil
-	case NetworkNAT:
+	case NetworkNAT, NetworkUser:
 	default:
-		return []error{fmt.Errorf("network mode %q: use nat, dhcp or none", n.Mode)}
+		return []error{fmt.Errorf("network mode %q: use user, nat, dhcp or none", n.Mode)}
 	}
 	var errs []error
+	if n.HostLoopback != "" {
+		if ip, err := netip.ParseAddr(n.HostLoopback); err != nil || !ip.Is4() {
+			errs = append(errs, fmt.Errorf("network host loopback address %q: use an IPv4 address", n.HostLoopback))
+		}
+	}
+	if n.Mode == NetworkUser {
+		for _, p := range []struct{ field, path string }{{"stream", n.Link.Stream}, {"datagram", n.Link.Datagram}} {
+			if p.path == "" && p.field == "datagram" {
+				continue
+			}
+			if !filepath.IsAbs(p.path) {
+				errs = append(errs, fmt.Errorf("user network %s socket %q is not an absolute path", p.field, p.path))
+			} else if len(p.path) > maxSocketPath {
+				errs = append(errs, fmt.Errorf("user network socket path %q is longer than the %d bytes a unix socket allows; set SKIFF_HOME to a shorter directory", p.path, maxSocketPath))
+			}
+		}
+	} else if n.Link != (UserLink{}) {
+		errs = append(errs, fmt.Errorf("network %q takes no user-mode link", n.Mode))
+	}
 	pfx, err := netip.ParsePrefix(n.Address)
 	if err != nil || !pfx.Addr().Is4() {
 		errs = append(errs, fmt.Errorf("network address %q: use an IPv4 address with its prefix length, such as 10.0.2.15/24", n.Address))

@@ -16,6 +16,7 @@ type machineSizeFlags struct {
 	cpus     int
 	memory   string
 	diskSize string
+	network  string
 	o        machines.SizeOptions
 }
 
@@ -26,6 +27,7 @@ func (s *machineSizeFlags) add(f *pflag.FlagSet, unshare bool) {
 	f.StringArrayVar(&s.o.Share, "share", nil, "Share a host folder with the machine: PATH or PATH:ro (saved)")
 	if unshare {
 		f.StringArrayVar(&s.o.Unshare, "unshare", nil, "Stop sharing a host folder added with --share (saved)")
+		f.StringVar(&s.network, "network", "", "The machine's uplink: user (connections made by the host, the default) or nat (the hypervisor's NAT)")
 	}
 }
 
@@ -40,6 +42,9 @@ func (s *machineSizeFlags) options(f *pflag.FlagSet) machines.SizeOptions {
 	}
 	if f.Changed("disk-size") {
 		o.DiskSize = &s.diskSize
+	}
+	if f.Changed("network") {
+		o.Network = &s.network
 	}
 	return o
 }

@@ -45,6 +45,7 @@ func TestMachineSetRejectsBadValues(t *testing.T) {
 		{[]string{"--disk-size", "big"}, `invalid argument "big" for "--disk-size": use a size such as 64g, at least 64m`},
 		{[]string{"--disk-size", "1g"}, `the data disk of machine "default" is 64GiB; --disk-size can only grow it (give at least 64GiB)`},
 		{[]string{"--unshare", "/nowhere"}, `/nowhere is not a shared folder of machine "default"`},
+		{[]string{"--network", "bogus"}, `invalid argument "bogus" for "--network": use user (connections made by the host, the default) or nat (the hypervisor's NAT)`},
 		{nil, `needs at least one of --cpus`},
 		{[]string{"--machine", "no/slash", "--cpus", "2"}, `machine name "no/slash": use letters, digits`},
 	} {
@@ -55,12 +56,12 @@ func TestMachineSetRejectsBadValues(t *testing.T) {
 			}
 		})
 	}
-	res := runCLI(t, "", "machine", "set", "--cpus", "3", "--memory", "2g", "--disk-size", "100g")
+	res := runCLI(t, "", "machine", "set", "--cpus", "3", "--memory", "2g", "--disk-size", "100g", "--network", "nat")
 	if res.code != 0 || res.stdout != "Machine \"default\" updated; the changes apply when it next starts\n" {
 		t.Fatalf("set: exit %d stdout %q stderr %q", res.code, res.stdout, res.stderr)
 	}
-	res = runCLI(t, "", "machine", "inspect", "--format", "{{.Config.CPUs}} {{.Config.MemoryMiB}} {{.Config.DiskBytes}}")
-	if res.code != 0 || res.stdout != "3 2048 107374182400\n" {
+	res = runCLI(t, "", "machine", "inspect", "--format", "{{.Config.CPUs}} {{.Config.MemoryMiB}} {{.Config.DiskBytes}} {{.Config.Network}}")
+	if res.code != 0 || res.stdout != "3 2048 107374182400 nat\n" {
 		t.Errorf("inspect after set: exit %d stdout %q stderr %q", res.code, res.stdout, res.stderr)
 	}
 	res = runCLI(t, "", "machine", "ls", "--format", "{{.Name}} {{.State}}")

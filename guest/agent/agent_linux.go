@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sync"
@@ -51,7 +52,10 @@ type Config struct {
 	// Emulation says where the emulators for other architectures are;
 	// nil runs the machine's own architecture only.
 	Emulation *emulation.Options
-	Log       *slog.Logger
+	// HostLoopback is where the machine reaches the host's loopback
+	// services (host.docker.internal); invalid on the native agent.
+	HostLoopback netip.Addr
+	Log          *slog.Logger
 }
 
 // Agent is a running skiff-agent.

@@ -35,7 +35,7 @@ func openNetworks(cfg Config, bus *events.Bus) (*network.Manager, error) {
 	if cfg.Publisher != nil {
 		pub = cfg.Publisher
 	}
-	m, err := network.NewManager(network.Config{Root: filepath.Join(cfg.Root, "network"), Slot: slot, Publisher: pub, Events: bus, Log: cfg.Log})
+	m, err := network.NewManager(network.Config{Root: filepath.Join(cfg.Root, "network"), Slot: slot, HostLoopback: cfg.HostLoopback, Publisher: pub, Events: bus, Log: cfg.Log})
 	if err != nil {
 		return nil, fmt.Errorf("open networks: %w", err)
 	}

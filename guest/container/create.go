@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
+	"github.com/skiffrun/skiff/guest/network"
 )
 
 // Create makes a container from req without starting it.
@@ -136,7 +138,7 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 			return nil, fmt.Errorf("create container dir: %w", err)
 		}
 	}
-	if err := writeEtcFiles(rec); err != nil {
+	if err := writeEtcFiles(rec, m.hostAddress(rec)); err != nil {
 		return nil, err
 	}
 	lf, err := openLog(rec.LogPath)
@@ -207,20 +209,21 @@ func checkHostConfig(hc *apiv1.HostConfig) error {
 }
 
 // writeEtcFiles writes the hostname, hosts and resolv.conf files that are
-// bind-mounted into the container.
-func writeEtcFiles(rec *apiv1.Container) error {
-	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
-		"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+// bind-mounted into the container; host is where it reaches the host
+// (host.docker.internal, host-gateway), invalid for none. A container
+// on a network has its hosts file rewritten when it joins it.
+func writeEtcFiles(rec *apiv1.Container, host netip.Addr) error {
+	var extra []string
 	for _, h := range rec.HostConfig.ExtraHosts {
 		name, ip, _ := strings.Cut(h, ":")
 		if name2, ip2, ok := strings.Cut(h, "="); ok {
 			name, ip = name2, ip2
 		}
-		hosts += ip + "\t" + name + "\n"
+		extra = append(extra, name+":"+ip)
 	}
 	files := map[string]string{
 		rec.HostnamePath:   rec.Config.Hostname + "\n",
-		rec.HostsPath:      hosts,
+		rec.HostsPath:      string(network.HostsFile(extra, host)),
 		rec.ResolvConfPath: resolvConf(rec.HostConfig.Dns, rec.HostConfig.NetworkMode == "host"),
 	}
 	for p, content := range files {

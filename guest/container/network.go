@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
@@ -23,6 +24,21 @@ type Network interface {
 	Release(id string)
 	// Settings are the container's addresses and bound ports.
 	Settings(id string) *apiv1.NetworkSettings
+}
+
+// hostAddresser is a Network that knows where containers without a
+// network of their own reach the host.
+type hostAddresser interface {
+	HostAddress() netip.Addr
+}
+
+// hostAddress is where rec reaches the host (host.docker.internal):
+// invalid without a network, or when it is none.
+func (m *Manager) hostAddress(rec *apiv1.Container) netip.Addr {
+	if ha, ok := m.net.(hostAddresser); ok && rec.GetHostConfig().GetNetworkMode() != "none" {
+		return ha.HostAddress()
+	}
+	return netip.Addr{}
 }
 
 // Option configures a Manager.

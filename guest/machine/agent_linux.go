@@ -111,7 +111,7 @@ func Run(ctx context.Context) error {
 	}
 	emu := &emulation.Options{QEMUDirs: []string{emulatorDir}, RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing}
 	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true,
-		Publisher: pub, Emulation: emu})
+		Publisher: pub, Emulation: emu, HostLoopback: cfg.HostLoopback})
 	if err != nil {
 		if dsock != nil {
 			dsock.Close()

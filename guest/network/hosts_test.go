@@ -18,6 +18,7 @@ func TestHostsFile(t *testing.T) {
 		"10.1.0.2\tabc123\n",
 		"10.1.0.1\tgw\n",
 		"192.0.2.7\tapi\n",
+		"10.1.0.1\thost.docker.internal host.skiff.internal\n",
 		"10.1.0.3\tdb\n10.1.0.4\tweb frontend\n",
 	} {
 		if !strings.Contains(got, want) {
@@ -25,7 +26,18 @@ func TestHostsFile(t *testing.T) {
 		}
 	}
 	// Without a network, host-gateway has nothing to mean.
-	if got := string(hostsFile(hostEntry{}, []string{"gw:host-gateway"}, netip.Addr{}, nil)); strings.Contains(got, "gw") {
+	if got := string(hostsFile(hostEntry{}, []string{"gw:host-gateway"}, netip.Addr{}, nil)); strings.Contains(got, "gw") || strings.Contains(got, "host.docker.internal") {
 		t.Errorf("host-gateway without a gateway was written:\n%s", got)
+	}
+}
+
+func TestHostsFileAddHostWins(t *testing.T) {
+	// Resolvers take the first line that names a host: the user's
+	// --add-host host.docker.internal:IP comes before skiff's.
+	got := string(HostsFile([]string{"host.docker.internal:192.0.2.9"}, netip.MustParseAddr("192.168.127.254")))
+	user := strings.Index(got, "192.0.2.9\thost.docker.internal\n")
+	own := strings.Index(got, "192.168.127.254\thost.docker.internal host.skiff.internal\n")
+	if user < 0 || own < 0 || user > own {
+		t.Errorf("hosts file:\n%s", got)
 	}
 }

@@ -45,8 +45,14 @@ type Config struct {
 	// agents of several skiff homes): it picks the default bridge's name
 	// and subnet, the pool of user subnets and the nftables table. The
 	// machine's agent is alone and uses 0.
-	Slot      int
-	Publisher Publisher
+	Slot int
+	// HostLoopback is the address at which the machine reaches the
+	// host's loopback services: containers' host-gateway and
+	// host.docker.internal. Invalid (the native agent, which runs on the
+	// host) makes them the gateway of a container's network, as docker
+	// on Linux does.
+	HostLoopback netip.Addr
+	Publisher    Publisher
 	// Events, when set, hears of networks made and removed and of
 	// containers joining and leaving them.
 	Events *events.Bus

@@ -401,6 +401,9 @@ func (m *Manager) writeHostsLocked(sb *sandbox) error {
 			gw = r.Pool.Gateway
 		}
 	}
+	if m.cfg.HostLoopback.IsValid() {
+		gw = m.cfg.HostLoopback
+	}
 	for _, r := range m.nets {
 		// As with docker, names resolve on user networks only.
 		if _, ok := r.Endpoints[sb.c.ID]; !ok || r.Name == DefaultName {

@@ -34,6 +34,44 @@ type Config struct {
 	MemoryMiB int     `json:"memory_mib,omitempty"`
 	DiskBytes int64   `json:"disk_bytes,omitempty"`
 	Shares    []Mount `json:"shares,omitempty"`
+	// Network is the VM's uplink: NetworkUser or NetworkNAT; "" is the
+	// OS's default (defaultNetwork).
+	Network string `json:"network,omitempty"`
+}
+
+// Network modes of `skiff machine set --network`.
+const (
+	// NetworkUser is the user-mode stack in the host daemon: the host
+	// makes the machine's connections, so they follow its VPN and proxy,
+	// and DNS is the host's.
+	NetworkUser = "user"
+	// NetworkNAT is the hypervisor's own NAT (QEMU's slirp, vmnet, HNS).
+	NetworkNAT = "nat"
+)
+
+// ParseNetwork checks a --network value of `skiff machine set`.
+func ParseNetwork(s string) (string, error) {
+	switch s {
+	case NetworkUser, NetworkNAT:
+		return s, nil
+	}
+	return "", errclass.Errorf(errdefs.ErrInvalidArgument, "invalid argument %q for \"--network\": use user (the host's own connections, the default) or nat (the hypervisor's NAT)", s)
+}
+
+// networkMode is the saved mode, or the OS's default.
+func (c Config) networkMode() string {
+	if c.Network == "" {
+		return defaultNetwork()
+	}
+	return c.Network
+}
+
+// network is the VM network of the saved mode.
+func (c Config) network(dir string) platform.Network {
+	if c.networkMode() == NetworkNAT {
+		return platform.UserNAT()
+	}
+	return userNetwork(dir)
 }
 
 // Mount is a host folder shared with the machine.
@@ -121,7 +159,8 @@ func (m *Machine) writeConfig(c Config) error {
 
 // vmSpec is the machine's spec for a VM driver: its saved configuration,
 // the guest image, the default and configured shares, a data disk,
-// user-mode NAT, and the console in console.log.
+// its network (user-mode unless set to nat), and the console in
+// console.log.
 func (m *Machine) vmSpec() (platform.MachineSpec, error) {
 	c, err := m.Config()
 	if err != nil {
@@ -140,7 +179,7 @@ func (m *Machine) vmSpec() (platform.MachineSpec, error) {
 		size = DefaultDiskSize
 	}
 	spec.Disk = platform.Disk{Path: filepath.Join(spec.Dir, "data.img"), SizeBytes: size}
-	spec.Network = platform.UserNAT()
+	spec.Network = c.network(spec.Dir)
 	spec.Log = filepath.Join(spec.Dir, wire.ConsoleLogFile)
 	spec.PIDFile = m.daemonPIDFile()
 	spec.Shares = shares(append(defaultShares(), c.Shares...))
@@ -161,11 +200,13 @@ type Changes struct {
 	// host path).
 	Share   []Mount
 	Unshare []string
+	// Network is NetworkUser or NetworkNAT; "" keeps the saved one.
+	Network string
 }
 
 // Empty reports whether ch changes nothing.
 func (ch Changes) Empty() bool {
-	return ch.CPUs == 0 && ch.MemoryMiB == 0 && ch.DiskBytes == 0 && len(ch.Share) == 0 && len(ch.Unshare) == 0
+	return ch.CPUs == 0 && ch.MemoryMiB == 0 && ch.DiskBytes == 0 && len(ch.Share) == 0 && len(ch.Unshare) == 0 && ch.Network == ""
 }
 
 // Set merges ch into the machine's saved configuration, checks it, and
@@ -197,6 +238,12 @@ func (m *Machine) Set(ch Changes) (Config, error) {
 			return c, errclass.Errorf(errdefs.ErrNotFound, "%s is not a shared folder of machine %q (its home and temp folders always are); skiff machine inspect lists its shares", abs, m.spec.Name)
 		}
 		c.Shares = slices.Delete(c.Shares, i, i+1)
+	}
+	if ch.Network != "" {
+		if _, err := ParseNetwork(ch.Network); err != nil {
+			return c, err
+		}
+		c.Network = ch.Network
 	}
 	for _, s := range ch.Share {
 		if i := slices.IndexFunc(c.Shares, func(o Mount) bool { return o.Path == s.Path }); i >= 0 {

@@ -20,6 +20,7 @@ import (
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/hostsvc"
 	"github.com/skiffrun/skiff/host/relay"
+	"github.com/skiffrun/skiff/host/usernet"
 	"github.com/skiffrun/skiff/platform"
 )
 
@@ -105,6 +106,15 @@ func RunDaemon(ctx context.Context, o Options, services ...Service) (err error) 
 	spec, err := m.vmSpec()
 	if err != nil {
 		return err
+	}
+	if spec.Network.Mode == platform.NetworkUser {
+		// The stack listens before the VM boots: QEMU dials it at start.
+		// It closes after the VM has stopped (defers run in reverse).
+		st, err := usernet.Listen(ctx, spec.Network)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
 	}
 	startCtx, cancel := context.WithTimeout(ctx, vmStartTimeout)
 	defer cancel()

@@ -36,9 +36,11 @@ type Info struct {
 	// file takes on the host.
 	DiskSize      int64
 	DiskAllocated int64
-	StartedAt     time.Time `json:",omitzero"`
-	Uptime        string    `json:",omitempty"`
-	AgentVersion  string    `json:",omitempty"`
+	// Network is a VM's uplink, user or nat (as of its next start).
+	Network      string    `json:",omitempty"`
+	StartedAt    time.Time `json:",omitzero"`
+	Uptime       string    `json:",omitempty"`
+	AgentVersion string    `json:",omitempty"`
 	// Emulators are the image architectures the running machine runs,
 	// its own first, and how; EmulatorNotes what its agent said of them
 	// (Rosetta not installed).
@@ -85,6 +87,7 @@ func (m *Machine) Info(ctx context.Context, version bool) (Info, error) {
 		}
 	}
 	in.Image, in.NextImage = m.imageInfo()
+	in.Network = c.networkMode()
 	last := m.readState()
 	in.Accel, in.CPUs, in.MemoryMiB = last.Accel, last.CPUs, last.MemoryMiB
 	if last.Arch != "" {

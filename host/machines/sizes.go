@@ -18,10 +18,12 @@ type SizeOptions struct {
 	DiskSize *string
 	Share    []string
 	Unshare  []string
+	// Network is the machine's uplink, user or nat.
+	Network *string
 }
 
 // errNoChanges is Set's error when no flag changes anything.
-var errNoChanges = opts.Usagef(`"skiff machine set" needs at least one of --cpus, --memory, --disk-size, --share, --unshare`)
+var errNoChanges = opts.Usagef(`"skiff machine set" needs at least one of --cpus, --memory, --disk-size, --share, --unshare, --network`)
 
 // Changes checks the given flags and turns them into changes.
 func (o SizeOptions) Changes() (machine.Changes, error) {
@@ -54,5 +56,12 @@ func (o SizeOptions) Changes() (machine.Changes, error) {
 		c.Share = append(c.Share, m)
 	}
 	c.Unshare = o.Unshare
+	if o.Network != nil {
+		n, err := machine.ParseNetwork(*o.Network)
+		if err != nil {
+			return c, opts.Invalid("network", *o.Network, "use user (connections made by the host, the default) or nat (the hypervisor's NAT)")
+		}
+		c.Network = n
+	}
 	return c, nil
 }

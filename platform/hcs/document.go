@@ -165,6 +165,10 @@ func Document(spec platform.MachineSpec, h Host) (*ComputeSystem, error) {
 			return nil, fmt.Errorf("hcs: a NAT network needs an HNS endpoint: %w", errdefs.ErrInvalidArgument)
 		}
 		dev.NetworkAdapters = map[string]NetworkAdapter{h.EndpointID: {EndpointID: h.EndpointID, MacAddress: h.MAC}}
+	case platform.NetworkUser:
+		// The guest would carry its frames to the host over hvsock, and
+		// the agent has no tap forwarder for that yet.
+		return nil, fmt.Errorf("hcs: the user-mode network is not available on Windows yet: %w; use skiff machine set --network nat", errdefs.ErrNotImplemented)
 	case "", platform.NetworkNone:
 	}
 	kargs, err := KernelArgs(spec, h)

@@ -272,6 +272,14 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 			"-netdev", fmt.Sprintf("user,id=n0,net=%s,host=%s,dns=%s,dhcpstart=%s", pfx.Masked(), spec.Network.Gateway, spec.Network.DNS, pfx.Addr()),
 			"-device", dev("virtio-net")+",netdev=n0",
 		)
+	case platform.NetworkUser:
+		// The host daemon's stack listens on the stream socket before
+		// QEMU starts; QEMU 7.2's stream netdev frames each packet after
+		// its length, as the stack's qemu protocol reads it.
+		a = append(a,
+			"-netdev", "stream,id=n0,server=off,addr.type=unix,addr.path="+opt(spec.Network.Link.Stream),
+			"-device", dev("virtio-net")+",netdev=n0",
+		)
 	case "", platform.NetworkNone:
 	}
 	cmd.QEMU = a

@@ -65,7 +65,13 @@ func TestBuildGolden(t *testing.T) {
 			s.Network, s.Disk = platform.Network{}, platform.Disk{}
 			s.KernelArgs = []string{"loglevel=7"}
 		}},
+		{"amd64-user-network", "amd64", func(s *platform.MachineSpec, _ *Host) {
+			s.Network = platform.UserNetwork(s.Dir)
+		}},
 		{"arm64-serial", "arm64", func(*platform.MachineSpec, *Host) {}},
+		{"arm64-user-network", "arm64", func(s *platform.MachineSpec, _ *Host) {
+			s.Network = platform.UserNetwork(s.Dir)
+		}},
 		{"arm64-shares-vsock", "arm64", func(s *platform.MachineSpec, h *Host) { withShares(s); h.VhostVsock = true }},
 	}
 	for _, tc := range tests {

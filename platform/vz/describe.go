@@ -104,6 +104,9 @@ type Description struct {
 	Rosetta bool `json:"rosetta,omitempty"`
 	// Network is a NAT network device; nil for none.
 	Network *NAT `json:"network,omitempty"`
+	// UserNetwork is a network device whose frames go to the host
+	// daemon's user-mode stack, one per datagram; nil for none.
+	UserNetwork *FileHandleNet `json:"user_network,omitempty"`
 	// Disk is the data disk, a virtio-blk device; nil for none.
 	Disk *BlockDisk `json:"disk,omitempty"`
 	// Entropy and Balloon add a virtio entropy device and a traditional
@@ -133,6 +136,15 @@ type DirShare struct {
 // that stays the machine's across starts.
 type NAT struct {
 	MAC string `json:"mac"`
+}
+
+// FileHandleNet is a virtio-net device attached to a unix datagram
+// socket: the driver binds Local, connects it to Stack (the host
+// daemon's stack), and hands its descriptor to the framework.
+type FileHandleNet struct {
+	MAC   string `json:"mac"`
+	Stack string `json:"stack"`
+	Local string `json:"local"`
 }
 
 // BlockDisk is a raw sparse disk image on a virtio-blk device. Caching
@@ -283,6 +295,17 @@ func Describe(spec platform.MachineSpec, h Host) (Description, error) {
 			d.Notes = append(d.Notes, fmt.Sprintf("the guest's address %s is outside vmnet's default shared network %s; it reaches the outside only if vmnet is configured for that subnet", pfx.Addr(), natPrefix))
 		}
 		d.Network = &NAT{MAC: MACAddress(spec.Name).String()}
+	case platform.NetworkUser:
+		if spec.Network.Link.Datagram == "" {
+			add("the user-mode network has no datagram socket for vz's file-handle attachment")
+			break
+		}
+		local := filepath.Join(spec.Dir, "net.vz.sock")
+		if len(local) > 103 {
+			add("the user-mode network socket %s is longer than a unix socket path may be; set SKIFF_HOME to a shorter directory", local)
+			break
+		}
+		d.UserNetwork = &FileHandleNet{MAC: MACAddress(spec.Name).String(), Stack: spec.Network.Link.Datagram, Local: local}
 	case "", platform.NetworkNone:
 	}
 

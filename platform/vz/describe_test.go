@@ -105,6 +105,10 @@ func TestDescribeGolden(t *testing.T) {
 			h.Rosetta = RosettaNotInstalled
 			s.Debug, s.CPUs, s.MemoryMiB = true, 4, 8192
 		}},
+		{"arm64-user-network", "arm64", func(s *platform.MachineSpec, _ *Host) {
+			s.Network = platform.UserNetwork(s.Dir)
+			s.Network.Link.Datagram = platform.UserDatagram(s.Dir)
+		}},
 		{"amd64", "amd64", func(*platform.MachineSpec, *Host) {}},
 		{"amd64-elf-kernel", "amd64", func(s *platform.MachineSpec, h *Host) {
 			s.Kernel = "/opt/kernels/vmlinux-6.1"
@@ -185,6 +189,8 @@ func TestDescribeRefuses(t *testing.T) {
 		{"serial agent transport", "arm64", func(s *platform.MachineSpec, _ *Host) {
 			s.Agent = platform.AgentTransport{SerialPort: "skiff.agent", SerialSocket: machineDir + "/agent.sock"}
 		}, []string{"over vsock only"}},
+		{"user network without a datagram socket", "arm64", func(s *platform.MachineSpec, _ *Host) { s.Network = platform.UserNetwork(s.Dir) },
+			[]string{"no datagram socket"}},
 		{"compressed arm64 kernel", "arm64", func(_ *platform.MachineSpec, h *Host) { h.KernelHeader = []byte{0x1f, 0x8b, 8, 0} },
 			[]string{"guest kernel format: compressed kernel", "uncompressed arm64 Image", "make vmimage"}},
 		{"unknown amd64 kernel", "amd64", func(_ *platform.MachineSpec, h *Host) { h.KernelHeader = []byte("#!/bin/sh") },

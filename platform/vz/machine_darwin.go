@@ -25,6 +25,9 @@ type machine struct {
 	desc Description
 	vm   *vz.VirtualMachine
 	l    *vz.VirtioSocketListener
+	// links are descriptors the VM's devices use (the user network's
+	// socket), kept open for its life.
+	links []*os.File
 
 	// VMLife gives the machine AgentConn and Wait. One goroutine accepts
 	// the agent's connections and offers them: the framework's listener
@@ -109,7 +112,13 @@ func (m *machine) Stop(ctx context.Context) error {
 			m.forceStop()
 		}
 	}
-	m.stopOnce.Do(func() { _ = m.l.Close() })
+	m.stopOnce.Do(func() {
+		_ = m.l.Close()
+		for _, f := range m.links {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	})
 	return nil
 }
 

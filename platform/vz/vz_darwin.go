@@ -34,12 +34,16 @@ func (Driver) Check(spec platform.MachineSpec) error {
 	}
 	// The framework opens the console log in the machine's directory,
 	// and the data disk, which may not exist before the first start;
-	// everything else is validated as it will run.
+	// the user network's socket is the host daemon's, which listens only
+	// once it runs. Everything else is validated as it will run.
 	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
 		return fmt.Errorf("create machine directory: %w", err)
 	}
-	d.Disk = nil
-	_, err = configure(d)
+	d.Disk, d.UserNetwork = nil, nil
+	_, links, err := configure(d)
+	for _, f := range links {
+		_ = f.Close()
+	}
 	return err
 }
 
@@ -70,7 +74,7 @@ func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.
 			return nil, err
 		}
 	}
-	cfg, err := configure(d)
+	cfg, links, err := configure(d)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +92,7 @@ func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.
 		return nil, fmt.Errorf("listen for the agent on vsock port %d: %w", d.VsockPort, err)
 	}
 	m := newMachine(spec, d, vm, l)
+	m.links = links
 	defer func() {
 		if err != nil {
 			m.forceStop()
@@ -159,36 +164,46 @@ func readHeader(path string) []byte {
 	return b[:n]
 }
 
-// configure translates a description into a validated configuration.
-func configure(d Description) (*vz.VirtualMachineConfiguration, error) {
+// configure translates a description into a validated configuration,
+// and returns the descriptors its devices use, which must stay open
+// while the VM runs.
+func configure(d Description) (_ *vz.VirtualMachineConfiguration, links []*os.File, err error) {
+	defer func() {
+		if err != nil {
+			for _, f := range links {
+				_ = f.Close()
+			}
+			links = nil
+		}
+	}()
 	boot, err := vz.NewLinuxBootLoader(d.Boot.Kernel, vz.WithInitrd(d.Boot.Initrd), vz.WithCommandLine(d.Boot.Cmdline))
 	if err != nil {
-		return nil, fmt.Errorf("boot loader: %w", err)
+		return nil, links, fmt.Errorf("boot loader: %w", err)
 	}
 	cfg, err := vz.NewVirtualMachineConfiguration(boot, d.CPUs, d.MemoryBytes)
 	if err != nil {
-		return nil, fmt.Errorf("machine configuration: %w", err)
+		return nil, links, fmt.Errorf("machine configuration: %w", err)
 	}
 
 	conAtt, err := vz.NewFileSerialPortAttachment(d.Console, true)
 	if err != nil {
-		return nil, fmt.Errorf("console log %s: %w", d.Console, err)
+		return nil, links, fmt.Errorf("console log %s: %w", d.Console, err)
 	}
 	con, err := vz.NewVirtioConsoleDeviceSerialPortConfiguration(conAtt)
 	if err != nil {
-		return nil, fmt.Errorf("console: %w", err)
+		return nil, links, fmt.Errorf("console: %w", err)
 	}
 	cfg.SetSerialPortsVirtualMachineConfiguration([]*vz.VirtioConsoleDeviceSerialPortConfiguration{con})
 
 	sock, err := vz.NewVirtioSocketDeviceConfiguration()
 	if err != nil {
-		return nil, fmt.Errorf("vsock device: %w", err)
+		return nil, links, fmt.Errorf("vsock device: %w", err)
 	}
 	cfg.SetSocketDevicesVirtualMachineConfiguration([]vz.SocketDeviceConfiguration{sock})
 
 	fsDevs, err := shareDevices(d)
 	if err != nil {
-		return nil, err
+		return nil, links, err
 	}
 	if len(fsDevs) > 0 {
 		cfg.SetDirectorySharingDevicesVirtualMachineConfiguration(fsDevs)
@@ -197,15 +212,23 @@ func configure(d Description) (*vz.VirtualMachineConfiguration, error) {
 	if d.Network != nil {
 		dev, err := natDevice(d.Network.MAC)
 		if err != nil {
-			return nil, err
+			return nil, links, err
 		}
+		cfg.SetNetworkDevicesVirtualMachineConfiguration([]*vz.VirtioNetworkDeviceConfiguration{dev})
+	}
+	if d.UserNetwork != nil {
+		dev, f, err := fileHandleDevice(*d.UserNetwork)
+		if err != nil {
+			return nil, links, err
+		}
+		links = append(links, f)
 		cfg.SetNetworkDevicesVirtualMachineConfiguration([]*vz.VirtioNetworkDeviceConfiguration{dev})
 	}
 
 	if d.Disk != nil {
 		dev, err := blockDevice(*d.Disk)
 		if err != nil {
-			return nil, err
+			return nil, links, err
 		}
 		cfg.SetStorageDevicesVirtualMachineConfiguration([]vz.StorageDeviceConfiguration{dev})
 	}
@@ -213,26 +236,26 @@ func configure(d Description) (*vz.VirtualMachineConfiguration, error) {
 	if d.Entropy {
 		dev, err := vz.NewVirtioEntropyDeviceConfiguration()
 		if err != nil {
-			return nil, fmt.Errorf("entropy device: %w", err)
+			return nil, links, fmt.Errorf("entropy device: %w", err)
 		}
 		cfg.SetEntropyDevicesVirtualMachineConfiguration([]*vz.VirtioEntropyDeviceConfiguration{dev})
 	}
 	if d.Balloon {
 		dev, err := vz.NewVirtioTraditionalMemoryBalloonDeviceConfiguration()
 		if err != nil {
-			return nil, fmt.Errorf("memory balloon: %w", err)
+			return nil, links, fmt.Errorf("memory balloon: %w", err)
 		}
 		cfg.SetMemoryBalloonDevicesVirtualMachineConfiguration([]vz.MemoryBalloonDeviceConfiguration{dev})
 	}
 
 	ok, err := cfg.Validate()
 	if err != nil {
-		return nil, explain("validate the machine's configuration", err)
+		return nil, links, explain("validate the machine's configuration", err)
 	}
 	if !ok {
-		return nil, errors.New("validate the machine's configuration: Virtualization.framework rejects it and says no more")
+		return nil, links, errors.New("validate the machine's configuration: Virtualization.framework rejects it and says no more")
 	}
-	return cfg, nil
+	return cfg, links, nil
 }
 
 // shareDevices makes one virtiofs device per shared folder, and the
@@ -289,6 +312,51 @@ func natDevice(mac string) (*vz.VirtioNetworkDeviceConfiguration, error) {
 	}
 	dev.SetMACAddress(addr)
 	return dev, nil
+}
+
+// fileHandleDevice is a virtio-net device whose frames are datagrams on
+// a unix socket bound to n.Local and connected to the host daemon's
+// stack at n.Stack. The framework uses the descriptor without owning it:
+// the returned file must stay open while the VM runs.
+func fileHandleDevice(n FileHandleNet) (_ *vz.VirtioNetworkDeviceConfiguration, _ *os.File, err error) {
+	hw, err := net.ParseMAC(n.MAC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("user network: %w", err)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("user network: socket: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), n.Local)
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+		}
+	}()
+	_ = os.Remove(n.Local)
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: n.Local}); err != nil {
+		return nil, nil, fmt.Errorf("user network: bind %s: %w", n.Local, err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: n.Stack}); err != nil {
+		return nil, nil, fmt.Errorf("user network: connect to the host daemon's stack at %s: %w", n.Stack, err)
+	}
+	// Frames come in bursts; the defaults (a few KiB) drop them.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, 1<<20)
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 4<<20)
+	att, err := vz.NewFileHandleNetworkDeviceAttachment(f)
+	if err != nil {
+		return nil, nil, fmt.Errorf("user network: %w", err)
+	}
+	dev, err := vz.NewVirtioNetworkDeviceConfiguration(att)
+	if err != nil {
+		return nil, nil, fmt.Errorf("user network: %w", err)
+	}
+	addr, err := vz.NewMACAddress(hw)
+	if err != nil {
+		return nil, nil, fmt.Errorf("user network: MAC address %s: %w", n.MAC, err)
+	}
+	dev.SetMACAddress(addr)
+	return dev, f, nil
 }
 
 func blockDevice(b BlockDisk) (*vz.VirtioBlockDeviceConfiguration, error) {

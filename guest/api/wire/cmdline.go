@@ -21,6 +21,7 @@ import (
 //	skiff.disk=<device>
 //	skiff.share=<tag>,<virtiofs|9p|9p-vsock>,<ro|rw>,<url.PathEscape'd guest path>  (repeated)
 //	skiff.net=static,<ip/prefix>,<gateway>,<dns> | dhcp | none
+//	skiff.hostloop=<ip>
 //	skiff.time=<unix ns>
 //	skiff.hostname=<name>
 //	skiff.debug=1
@@ -42,6 +43,10 @@ type BootConfig struct {
 	Net *StaticNet
 	// DHCP reports whether eth0 asks a DHCP server for its configuration.
 	DHCP bool
+	// HostLoopback is the address at which the machine reaches the host's
+	// loopback services (host.docker.internal); invalid when there is
+	// none.
+	HostLoopback netip.Addr
 	// Time is the host's clock at boot; zero when not given.
 	Time time.Time
 	// Hostname is the machine's host name; empty keeps the kernel's.
@@ -121,6 +126,7 @@ const (
 	keyDisk     = "skiff.disk"
 	keyShare    = "skiff.share"
 	keyNet      = "skiff.net"
+	keyHostLoop = "skiff.hostloop"
 	keyTime     = "skiff.time"
 	keyHostname = "skiff.hostname"
 	keyDebug    = "skiff.debug"
@@ -167,6 +173,13 @@ func (c BootConfig) Args() ([]string, error) {
 		add(keyNet, "dhcp", nil)
 	default:
 		add(keyNet, "none", nil)
+	}
+	if c.HostLoopback.IsValid() {
+		var err error
+		if !c.HostLoopback.Is4() {
+			err = errors.New("want an IPv4 address")
+		}
+		add(keyHostLoop, c.HostLoopback.String(), err)
 	}
 	if !c.Time.IsZero() {
 		ns := c.Time.UnixNano()
@@ -237,6 +250,14 @@ func ParseCmdline(cmdline string) (BootConfig, error) {
 				if n, err = parseNet(val); err == nil {
 					c.Net, c.DHCP = n, false
 				}
+			}
+		case keyHostLoop:
+			var a netip.Addr
+			if a, err = netip.ParseAddr(val); err == nil && !a.Is4() {
+				err = errors.New("want an IPv4 address")
+			}
+			if err == nil {
+				c.HostLoopback = a
 			}
 		case keyTime:
 			var ns int64

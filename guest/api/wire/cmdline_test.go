@@ -18,7 +18,7 @@ func TestParseCmdline(t *testing.T) {
 		name: "everything",
 		cmdline: "console=hvc0 panic=-1 quiet skiff.agent=serial:skiff.agent skiff.disk=vda " +
 			"skiff.share=home,virtiofs,rw,/Users/me skiff.share=t9,9p,ro,/mnt/c/My%20Files%2C%20old " +
-			"skiff.net=static,10.0.2.15/24,10.0.2.2,10.0.2.3 skiff.time=1700000000123456789 skiff.hostname=skiff skiff.debug=1",
+			"skiff.net=static,10.0.2.15/24,10.0.2.2,10.0.2.3 skiff.hostloop=10.0.2.2 skiff.time=1700000000123456789 skiff.hostname=skiff skiff.debug=1",
 		want: BootConfig{
 			Agent: Transport{Kind: TransportSerial, Name: "skiff.agent"},
 			Disk:  "vda",
@@ -26,10 +26,11 @@ func TestParseCmdline(t *testing.T) {
 				{Tag: "home", FSType: FSVirtiofs, Path: "/Users/me"},
 				{Tag: "t9", FSType: FS9P, ReadOnly: true, Path: "/mnt/c/My Files, old"},
 			},
-			Net:      &StaticNet{Addr: netip.MustParsePrefix("10.0.2.15/24"), Gateway: netip.MustParseAddr("10.0.2.2"), DNS: netip.MustParseAddr("10.0.2.3")},
-			Time:     time.Unix(0, 1700000000123456789),
-			Hostname: "skiff",
-			Debug:    true,
+			Net:          &StaticNet{Addr: netip.MustParsePrefix("10.0.2.15/24"), Gateway: netip.MustParseAddr("10.0.2.2"), DNS: netip.MustParseAddr("10.0.2.3")},
+			HostLoopback: netip.MustParseAddr("10.0.2.2"),
+			Time:         time.Unix(0, 1700000000123456789),
+			Hostname:     "skiff",
+			Debug:        true,
 		},
 	}, {
 		name:    "vsock, Hyper-V share, no network",
@@ -60,6 +61,11 @@ func TestParseCmdline(t *testing.T) {
 		cmdline: "skiff.agent=vsock:5 skiff.net=static,192.168.1.2/16,,",
 		want:    BootConfig{Agent: Transport{Kind: TransportVsock, Port: 5}, Net: &StaticNet{Addr: netip.MustParsePrefix("192.168.1.2/16")}},
 	}, {
+		name:    "an IPv6 host loopback address is refused",
+		cmdline: "skiff.agent=vsock:5 skiff.hostloop=::1",
+		want:    BootConfig{Agent: Transport{Kind: TransportVsock, Port: 5}},
+		wantErr: true,
+	}, {
 		name:    "dhcp",
 		cmdline: "skiff.agent=vsock:5 skiff.net=dhcp",
 		want:    BootConfig{Agent: Transport{Kind: TransportVsock, Port: 5}, DHCP: true},
@@ -79,14 +85,15 @@ func TestParseCmdline(t *testing.T) {
 
 func TestArgs(t *testing.T) {
 	c := BootConfig{
-		Buses:    []string{BusMMIO, BusPCI},
-		Agent:    Transport{Kind: TransportSerial, Name: "skiff.agent"},
-		Disk:     "vda",
-		Shares:   []Share{{Tag: "share0", FSType: FSVirtiofs, Path: "/home/u"}, {Tag: "c", FSType: FS9PVsock, ReadOnly: true, Path: "/mnt/c/My Files,x"}},
-		Net:      &StaticNet{Addr: netip.MustParsePrefix("10.0.2.15/24"), Gateway: netip.MustParseAddr("10.0.2.2")},
-		Time:     time.Unix(1700000000, 123),
-		Hostname: "default",
-		Debug:    true,
+		Buses:        []string{BusMMIO, BusPCI},
+		Agent:        Transport{Kind: TransportSerial, Name: "skiff.agent"},
+		Disk:         "vda",
+		Shares:       []Share{{Tag: "share0", FSType: FSVirtiofs, Path: "/home/u"}, {Tag: "c", FSType: FS9PVsock, ReadOnly: true, Path: "/mnt/c/My Files,x"}},
+		Net:          &StaticNet{Addr: netip.MustParsePrefix("10.0.2.15/24"), Gateway: netip.MustParseAddr("10.0.2.2")},
+		HostLoopback: netip.MustParseAddr("192.168.127.254"),
+		Time:         time.Unix(1700000000, 123),
+		Hostname:     "default",
+		Debug:        true,
 	}
 	args, err := c.Args()
 	if err != nil {
@@ -94,7 +101,7 @@ func TestArgs(t *testing.T) {
 	}
 	want := "skiff.bus=mmio,pci skiff.agent=serial:skiff.agent skiff.disk=vda skiff.share=share0,virtiofs,rw,%2Fhome%2Fu " +
 		"skiff.share=c,9p-vsock,ro,%2Fmnt%2Fc%2FMy%20Files%2Cx skiff.net=static,10.0.2.15/24,10.0.2.2, " +
-		"skiff.time=1700000000000000123 skiff.hostname=default skiff.debug=1"
+		"skiff.hostloop=192.168.127.254 skiff.time=1700000000000000123 skiff.hostname=default skiff.debug=1"
 	if got := strings.Join(args, " "); got != want {
 		t.Errorf("Args =\n%s\nwant\n%s", got, want)
 	}

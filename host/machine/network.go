@@ -1,0 +1,31 @@
+package machine
+
+import (
+	"runtime"
+
+	"github.com/skiffrun/skiff/platform"
+)
+
+// defaultNetwork is a machine's network unless set: the user-mode stack,
+// but on Windows, whose driver cannot attach it yet, HNS's NAT.
+func defaultNetwork() string {
+	if runtime.GOOS == "windows" {
+		return NetworkNAT
+	}
+	return NetworkUser
+}
+
+// userNetwork is the user-mode network of the machine in dir, with the
+// links its OS's drivers use: QEMU dials the stream socket; vz attaches
+// the datagram socket; HCS relays the guest's vsock connection onto the
+// stream socket.
+func userNetwork(dir string) platform.Network {
+	n := platform.UserNetwork(dir)
+	switch runtime.GOOS {
+	case "darwin":
+		n.Link.Datagram = platform.UserDatagram(dir)
+	case "windows":
+		n.Link.VsockPort = platform.UserNetVsockPort
+	}
+	return n
+}
