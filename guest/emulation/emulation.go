@@ -80,6 +80,8 @@ func (s *Set) archNames() []string {
 const (
 	// HostHint is for the native driver, whose emulators are the host's.
 	HostHint = "; install Debian's qemu-user-static package (apt-get install qemu-user-static) and restart skiff's agent"
+	// MachineHint is for a VM, whose emulators come with its image.
+	MachineHint = " (from Debian's qemu-user-static), which skiff's machine image does not ship"
 	// RosettaHint is for amd64 on Apple silicon without Rosetta.
 	RosettaHint = "install Rosetta with: softwareupdate --install-rosetta --agree-to-license, then skiff machine stop and start"
 )

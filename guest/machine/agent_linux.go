@@ -109,7 +109,8 @@ func Run(ctx context.Context) error {
 	} else {
 		go dsock.serve()
 	}
-	emu := &emulation.Options{QEMUDirs: []string{emulatorDir}, RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing}
+	emu := &emulation.Options{QEMUDirs: []string{emulatorDir}, RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing,
+		MissingHint: emulation.MachineHint}
 	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true,
 		Publisher: pub, Emulation: emu, HostLoopback: cfg.HostLoopback})
 	if err != nil {
