@@ -71,6 +71,7 @@ func (s *systemService) Info(context.Context, *apiv1.Empty) (*apiv1.InfoResponse
 		Architecture:      runtime.GOARCH,
 		Ncpu:              int32(runtime.NumCPU()),
 		MemTotal:          int64(si.Totalram) * int64(si.Unit),
+		MemAvailable:      memAvailable(),
 		RootDir:           s.a.cfg.Root,
 		Name:              host,
 		ServerVersion:     Version,
@@ -115,4 +116,14 @@ func osName() string {
 		}
 	}
 	return "Linux"
+}
+
+// memAvailable reads MemAvailable from /proc/meminfo, in bytes; 0 when
+// it cannot.
+func memAvailable() int64 {
+	data, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	return meminfoField(string(data), "MemAvailable")
 }

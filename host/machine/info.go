@@ -32,6 +32,11 @@ type Info struct {
 	Arch      string
 	CPUs      int
 	MemoryMiB int
+	// MemoryGuestUsed is what the running guest uses of its memory (total
+	// less MemAvailable); MemoryHostRSS what the VM's process holds on the
+	// host, which the balloon's free page reporting brings down.
+	MemoryGuestUsed int64 `json:",omitempty"`
+	MemoryHostRSS   int64 `json:",omitempty"`
 	// DiskSize is the data disk's size; DiskAllocated what its sparse
 	// file takes on the host.
 	DiskSize      int64
@@ -93,6 +98,11 @@ func (m *Machine) Info(ctx context.Context, version bool) (Info, error) {
 	if last.Arch != "" {
 		in.Arch = last.Arch
 	}
+	if st == Running && last.VMPID > 0 {
+		if rss, err := processRSS(last.VMPID); err == nil {
+			in.MemoryHostRSS = rss
+		}
+	}
 	if st == Running || st == Starting {
 		if !last.Started.IsZero() {
 			in.StartedAt = last.Started
@@ -131,6 +141,9 @@ func (m *Machine) agentVersion(ctx context.Context, in *Info, version bool) {
 	defer cancel()
 	if v, err := c.System.Version(ctx, &apiv1.Empty{}); err == nil {
 		in.AgentVersion = v.GetVersion()
+	}
+	if si, err := c.System.Info(ctx, &apiv1.Empty{}); err == nil && si.GetMemAvailable() > 0 {
+		in.MemoryGuestUsed = max(si.GetMemTotal()-si.GetMemAvailable(), 0)
 	}
 	// An agent older than the emulation service leaves the list empty.
 	if e, err := c.Emulation.Emulators(ctx, &apiv1.Empty{}); err == nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	units "github.com/docker/go-units"
@@ -36,6 +37,24 @@ func (r row) Memory() string {
 		return "-"
 	}
 	return units.BytesSize(float64(r.MemoryMiB) * units.MiB)
+}
+
+// MemoryUse is the memory assigned, then, for a running machine, what
+// its guest uses and what its process holds on the host (where the
+// balloon's returned pages show).
+func (r row) MemoryUse() string {
+	s := r.Memory()
+	var use []string
+	if r.MemoryGuestUsed > 0 {
+		use = append(use, "guest uses "+units.BytesSize(float64(r.MemoryGuestUsed)))
+	}
+	if r.MemoryHostRSS > 0 {
+		use = append(use, "host process holds "+units.BytesSize(float64(r.MemoryHostRSS)))
+	}
+	if len(use) > 0 {
+		s += " (" + strings.Join(use, ", ") + ")"
+	}
+	return s
 }
 
 // Disk is the data disk's use on the host against its size.
@@ -87,7 +106,7 @@ func WriteStatus(w io.Writer, in machine.Info, value string) error {
 	fmt.Fprintf(tw, "Acceleration:\t%s\n", or(in.Accel))
 	fmt.Fprintf(tw, "Arch:\t%s\n", in.Arch)
 	fmt.Fprintf(tw, "CPUs:\t%s\n", r.CPUsText())
-	fmt.Fprintf(tw, "Memory:\t%s\n", r.Memory())
+	fmt.Fprintf(tw, "Memory:\t%s\n", r.MemoryUse())
 	fmt.Fprintf(tw, "Disk:\t%s\n", r.Disk())
 	fmt.Fprintf(tw, "Uptime:\t%s\n", or(in.Uptime))
 	fmt.Fprintf(tw, "Agent:\t%s\n", or(in.AgentVersion))

@@ -12,6 +12,7 @@ func TestStatusAndListRendering(t *testing.T) {
 	running := machine.Info{
 		Name: "default", Driver: "qemu", State: machine.Running, Accel: "tcg", Arch: "amd64", CPUs: 2, MemoryMiB: 1024,
 		DiskSize: 64 << 30, DiskAllocated: 8_500_000, Uptime: "2 minutes", AgentVersion: "v1.0",
+		MemoryGuestUsed: 300 << 20, MemoryHostRSS: 410 << 20,
 	}
 	stopped := machine.Info{Name: "dev", Driver: "qemu", State: machine.Stopped, Arch: "amd64", DiskSize: 64 << 30}
 	var b bytes.Buffer
@@ -24,7 +25,7 @@ Driver:       qemu
 Acceleration: tcg
 Arch:         amd64
 CPUs:         2
-Memory:       1GiB
+Memory:       1GiB (guest uses 300MiB, host process holds 410MiB)
 Disk:         8.5MB / 64GiB
 Uptime:       2 minutes
 Agent:        v1.0

@@ -4350,8 +4350,11 @@ type InfoResponse struct {
 	ServerVersion     string                 `protobuf:"bytes,17,opt,name=server_version,json=serverVersion,proto3" json:"server_version,omitempty"`
 	SecurityOptions   []string               `protobuf:"bytes,18,rep,name=security_options,json=securityOptions,proto3" json:"security_options,omitempty"`
 	MachineDriver     string                 `protobuf:"bytes,19,opt,name=machine_driver,json=machineDriver,proto3" json:"machine_driver,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// mem_available is the guest's MemAvailable (/proc/meminfo): what it
+	// could give programs without swapping.
+	MemAvailable  int64 `protobuf:"varint,20,opt,name=mem_available,json=memAvailable,proto3" json:"mem_available,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -4515,6 +4518,13 @@ func (x *InfoResponse) GetMachineDriver() string {
 		return x.MachineDriver
 	}
 	return ""
+}
+
+func (x *InfoResponse) GetMemAvailable() int64 {
+	if x != nil {
+		return x.MemAvailable
+	}
+	return 0
 }
 
 var File_agent_proto protoreflect.FileDescriptor
@@ -4897,7 +4907,7 @@ const file_agent_proto_rawDesc = "" +
 	"go_version\x18\x04 \x01(\tR\tgoVersion\x12\x0e\n" +
 	"\x02os\x18\x05 \x01(\tR\x02os\x12\x12\n" +
 	"\x04arch\x18\x06 \x01(\tR\x04arch\x12%\n" +
-	"\x0ekernel_version\x18\a \x01(\tR\rkernelVersion\"\xac\x05\n" +
+	"\x0ekernel_version\x18\a \x01(\tR\rkernelVersion\"\xd1\x05\n" +
 	"\fInfoResponse\x12\x1e\n" +
 	"\n" +
 	"containers\x18\x01 \x01(\x05R\n" +
@@ -4920,7 +4930,8 @@ const file_agent_proto_rawDesc = "" +
 	"\x04name\x18\x10 \x01(\tR\x04name\x12%\n" +
 	"\x0eserver_version\x18\x11 \x01(\tR\rserverVersion\x12)\n" +
 	"\x10security_options\x18\x12 \x03(\tR\x0fsecurityOptions\x12%\n" +
-	"\x0emachine_driver\x18\x13 \x01(\tR\rmachineDriver*J\n" +
+	"\x0emachine_driver\x18\x13 \x01(\tR\rmachineDriver\x12#\n" +
+	"\rmem_available\x18\x14 \x01(\x03R\fmemAvailable*J\n" +
 	"\n" +
 	"StreamKind\x12\x16\n" +
 	"\x12STREAM_UNSPECIFIED\x10\x00\x12\x11\n" +
