@@ -104,6 +104,14 @@ bin/docker-compose: go-clients
 vmimage: agent images
 	$(GO) run ./vmimage -agent-dir bin -image-dir build/images -out build/vmimage -cache build/vmimage/debs -kernel-dir build/kernel
 
+# Builds the kernel (ARCH, default this machine's) once more from the same
+# inputs in a fresh directory and checks that its image and .config are
+# byte-identical to the cached build's (KBUILD_BUILD_TIMESTAMP/USER/HOST
+# fixed). A cold build takes ~10 minutes, so make test does not run it.
+.PHONY: kernel-repro
+kernel-repro:
+	$(GO) run ./vmimage -kernel-repro -arch $(ARCH) -cache build/vmimage/debs -kernel-dir build/kernel
+
 # Pushes the guest image of every architecture to REF as one OCI index
 # (host/vmimage describes the artifact) and prints its digest, which
 # VMIMAGE_REF=REGISTRY/REPO@DIGEST pins in skiff.

@@ -28,6 +28,7 @@ func main() {
 	flag.StringVar(&o.cache, "cache", "build/vmimage/debs", "where downloaded .deb files are kept")
 	flag.StringVar(&o.kernel, "kernel-dir", "build/kernel", "where kernels are built and kept")
 	flag.BoolVar(&o.kernelOnly, "kernel-only", false, "only build (or find) the kernels")
+	flag.BoolVar(&o.kernelRepro, "kernel-repro", false, "build each kernel once more in a fresh directory and check the two are byte-identical")
 	flag.Parse()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, o)
@@ -40,13 +41,19 @@ func main() {
 
 type options struct {
 	arches, agentDir, imageDir, out, cache, kernel string
-	kernelOnly                                     bool
+	kernelOnly, kernelRepro                        bool
 }
 
 func run(ctx context.Context, o options) error {
 	for _, arch := range strings.Split(o.arches, ",") {
 		if _, ok := arches[arch]; !ok {
 			return fmt.Errorf("unknown architecture %q (have amd64, arm64)", arch)
+		}
+		if o.kernelRepro {
+			if err := checkReproducible(ctx, arch, kernelPaths{debs: o.cache, dir: o.kernel}); err != nil {
+				return fmt.Errorf("%s: %w", arch, err)
+			}
+			continue
 		}
 		if o.kernelOnly {
 			k, err := buildKernel(ctx, arch, kernelPaths{debs: o.cache, dir: o.kernel})
