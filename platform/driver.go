@@ -87,3 +87,17 @@ type RunInfo struct {
 	CPUs      int
 	MemoryMiB int
 }
+
+// MemoryReport is what a running guest says of its memory, in bytes.
+type MemoryReport struct {
+	Total, Available uint64
+}
+
+// Ballooner is implemented by machines whose memory balloon the host
+// steers (vz, whose balloon has no free page reporting of its own).
+// RunBalloon asks report every little while and lowers the guest's
+// memory target while it has memory to spare, raising it again as it runs
+// short, until ctx ends; it returns ctx's error.
+type Ballooner interface {
+	RunBalloon(ctx context.Context, report func(context.Context) (MemoryReport, error)) error
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/yamux"
 
 	"github.com/skiffrun/skiff/guest/api/atomicfile"
+	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/host/agentclient"
 	"github.com/skiffrun/skiff/host/hostsvc"
 	"github.com/skiffrun/skiff/host/relay"
@@ -216,6 +217,9 @@ func (m *Machine) connect(ctx context.Context, vm platform.Machine, rel *relay.R
 		}
 		rel.SetSession(sess)
 		go m.keepTime(sess)
+		if b, ok := vm.(platform.Ballooner); ok {
+			go m.steerBalloon(b, sess)
+		}
 		go svc.Serve(sess)
 		return sess, nil
 	}
@@ -249,6 +253,32 @@ func (m *Machine) keepTime(sess *yamux.Session) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+// steerBalloon runs the VM's balloon from the memory the agent reports,
+// until the session ends.
+func (m *Machine) steerBalloon(b platform.Ballooner, sess *yamux.Session) {
+	c, err := agentclient.New(m.spec.AgentSocket, func(context.Context) (net.Conn, error) { return sess.OpenStream() })
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-sess.CloseChan()
+		cancel()
+	}()
+	err = b.RunBalloon(ctx, func(ctx context.Context) (platform.MemoryReport, error) {
+		si, err := c.System.Info(ctx, &apiv1.Empty{})
+		if err != nil {
+			return platform.MemoryReport{}, err
+		}
+		return platform.MemoryReport{Total: uint64(max(si.GetMemTotal(), 0)), Available: uint64(max(si.GetMemAvailable(), 0))}, nil
+	})
+	if err != nil && ctx.Err() == nil {
+		log.Printf("skiff: machine %q: memory balloon: %v", m.spec.Name, err)
 	}
 }
 

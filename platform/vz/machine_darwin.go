@@ -137,3 +137,22 @@ func (m *machine) forceStop() {
 	case <-time.After(forceStopGrace):
 	}
 }
+
+var _ platform.Ballooner = (*machine)(nil)
+
+// RunBalloon steers the VM's memory balloon from the guest's reports
+// (see balloonPolicy).
+func (m *machine) RunBalloon(ctx context.Context, report func(context.Context) (platform.MemoryReport, error)) error {
+	devs := m.vm.MemoryBalloonDevices()
+	if len(devs) == 0 {
+		return fmt.Errorf("machine %q has no memory balloon: %w", m.spec.Name, platform.ErrNotSupported)
+	}
+	dev := vz.AsVirtioTraditionalMemoryBalloonDevice(devs[0])
+	return runBalloon(ctx, newBalloonPolicy(m.desc.MemoryBytes), vzBalloon{dev}, balloonInterval, report)
+}
+
+// vzBalloon is the framework's balloon device as a balloonTarget.
+type vzBalloon struct{ dev *vz.VirtioTraditionalMemoryBalloonDevice }
+
+func (b vzBalloon) target() uint64         { return b.dev.GetTargetVirtualMachineMemorySize() }
+func (b vzBalloon) setTarget(bytes uint64) { b.dev.SetTargetVirtualMachineMemorySize(bytes) }
