@@ -145,7 +145,7 @@ e2e: build clients images
 # The container tests again, unchanged, through the QEMU machine (cgroup v2,
 # the agent as PID 1). The image tests stay native: their registry listens
 # on the host's loopback.
-MACHINE_E2E := TestHostLoopback|TestMachineUserNetwork|TestCompose|TestRun|TestDetach|TestStop|TestKill|TestCreate|TestRestart|TestDefaults|TestMemory|TestPids|TestCPU|TestBadInput|TestNameInUse|TestFailedStart|TestVolume|TestBuild|TestNetwork|TestEvents|TestPause|TestHealth|TestDockerAPI|TestCp|TestStats|TestDockerSocket|TestHistory|TestCommit|TestDiff|TestExport|TestUpdate|TestSystemDf|TestPlatform
+MACHINE_E2E := TestHostLoopback|TestMachineUserNetwork|TestCompose|TestRun|TestDetach|TestStop|TestKill|TestCreate|TestRestart|TestDefaults|TestMemory|TestPids|TestCPU|TestBadInput|TestNameInUse|TestFailedStart|TestVolume|TestBuild|TestNetwork|TestEvents|TestPause|TestHealth|TestDockerAPI|TestCp|TestStats|TestDockerSocket|TestHistory|TestCommit|TestDiff|TestExport|TestUpdate|TestSystemDf|TestPlatform|TestFileEvents
 e2e-machine: build clients images
 	SKIFF_E2E_DRIVER=qemu SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m -run '$(MACHINE_E2E)' ./cmd/skiff/
 	cd scripts/clients && SKIFF_E2E_DRIVER=qemu SKIFF_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 20m ./...

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -77,6 +78,7 @@ func (s *systemService) Info(context.Context, *apiv1.Empty) (*apiv1.InfoResponse
 		ServerVersion:     Version,
 		SecurityOptions:   []string{"name=seccomp,profile=builtin"},
 		MachineDriver:     s.a.cfg.MachineDriver,
+		AgentMemory:       residentMemory(),
 	}, nil
 }
 
@@ -126,4 +128,23 @@ func memAvailable() int64 {
 		return 0
 	}
 	return meminfoField(string(data), "MemAvailable")
+}
+
+// residentMemory is the agent's resident set size (VmRSS), bytes; 0 when
+// /proc does not say.
+func residentMemory() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -89,6 +89,9 @@ func Info(ctx context.Context, c *agentclient.Client, out io.Writer, cl Client) 
 	fmt.Fprintf(out, " Name: %s\n", in.GetName())
 	fmt.Fprintf(out, " Skiff Root Dir: %s\n", in.GetRootDir())
 	fmt.Fprintf(out, " Machine Driver: %s\n", in.GetMachineDriver())
+	if m := in.GetAgentMemory(); m > 0 {
+		fmt.Fprintf(out, " Agent Memory: %s\n", units.BytesSize(float64(m)))
+	}
 	return nil
 }
 

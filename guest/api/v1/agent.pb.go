@@ -4352,7 +4352,9 @@ type InfoResponse struct {
 	MachineDriver     string                 `protobuf:"bytes,19,opt,name=machine_driver,json=machineDriver,proto3" json:"machine_driver,omitempty"`
 	// mem_available is the guest's MemAvailable (/proc/meminfo): what it
 	// could give programs without swapping.
-	MemAvailable  int64 `protobuf:"varint,20,opt,name=mem_available,json=memAvailable,proto3" json:"mem_available,omitempty"`
+	MemAvailable int64 `protobuf:"varint,20,opt,name=mem_available,json=memAvailable,proto3" json:"mem_available,omitempty"`
+	// agent_memory is the agent process's own resident memory, bytes.
+	AgentMemory   int64 `protobuf:"varint,21,opt,name=agent_memory,json=agentMemory,proto3" json:"agent_memory,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4523,6 +4525,13 @@ func (x *InfoResponse) GetMachineDriver() string {
 func (x *InfoResponse) GetMemAvailable() int64 {
 	if x != nil {
 		return x.MemAvailable
+	}
+	return 0
+}
+
+func (x *InfoResponse) GetAgentMemory() int64 {
+	if x != nil {
+		return x.AgentMemory
 	}
 	return 0
 }
@@ -4907,7 +4916,7 @@ const file_agent_proto_rawDesc = "" +
 	"go_version\x18\x04 \x01(\tR\tgoVersion\x12\x0e\n" +
 	"\x02os\x18\x05 \x01(\tR\x02os\x12\x12\n" +
 	"\x04arch\x18\x06 \x01(\tR\x04arch\x12%\n" +
-	"\x0ekernel_version\x18\a \x01(\tR\rkernelVersion\"\xd1\x05\n" +
+	"\x0ekernel_version\x18\a \x01(\tR\rkernelVersion\"\xf4\x05\n" +
 	"\fInfoResponse\x12\x1e\n" +
 	"\n" +
 	"containers\x18\x01 \x01(\x05R\n" +
@@ -4931,7 +4940,8 @@ const file_agent_proto_rawDesc = "" +
 	"\x0eserver_version\x18\x11 \x01(\tR\rserverVersion\x12)\n" +
 	"\x10security_options\x18\x12 \x03(\tR\x0fsecurityOptions\x12%\n" +
 	"\x0emachine_driver\x18\x13 \x01(\tR\rmachineDriver\x12#\n" +
-	"\rmem_available\x18\x14 \x01(\x03R\fmemAvailable*J\n" +
+	"\rmem_available\x18\x14 \x01(\x03R\fmemAvailable\x12!\n" +
+	"\fagent_memory\x18\x15 \x01(\x03R\vagentMemory*J\n" +
 	"\n" +
 	"StreamKind\x12\x16\n" +
 	"\x12STREAM_UNSPECIFIED\x10\x00\x12\x11\n" +
