@@ -152,7 +152,9 @@ func (m *machine) RunBalloon(ctx context.Context, report func(context.Context) (
 }
 
 // vzBalloon is the framework's balloon device as a balloonTarget.
-type vzBalloon struct{ dev *vz.VirtioTraditionalMemoryBalloonDevice }
+type vzBalloon struct {
+	dev *vz.VirtioTraditionalMemoryBalloonDevice
+}
 
 func (b vzBalloon) target() uint64         { return b.dev.GetTargetVirtualMachineMemorySize() }
 func (b vzBalloon) setTarget(bytes uint64) { b.dev.SetTargetVirtualMachineMemorySize(bytes) }
