@@ -46,7 +46,7 @@ func run(skiff, label, watcher string, n int) (err error) {
 		return err
 	}
 	if out, err := exec.Command(skiff, "run", "-d", "--name", name, "-v", dir+":/work", "-v", filepath.Dir(tool)+":/tools:ro", "localhost/busybox", "/tools/"+filepath.Base(tool), "/work").CombinedOutput(); err != nil {
-		return fmt.Errorf("start the watcher: %v: %s", err, out)
+		return fmt.Errorf("start the watcher: %w: %s", err, out)
 	}
 	defer func() { _ = exec.Command(skiff, "rm", "-f", name).Run() }()
 	logs := exec.Command(skiff, "logs", "-f", name)
