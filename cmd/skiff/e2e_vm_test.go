@@ -46,9 +46,17 @@ func TestMachineQEMU(t *testing.T) {
 		}
 	})
 
+	// A shared folder outside the home and temp folders (shared always),
+	// removed on the host later.
+	shareDir, err := os.MkdirTemp("/var/tmp", "skiff-share-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(shareDir) })
+
 	// Boot 1.
 	start := time.Now()
-	if r := vm("machine", "start", "--memory", "1g"); r.code != 0 || !regexp.MustCompile(`Machine "default" ready in \d+\.\ds`).MatchString(r.stderr) {
+	if r := vm("machine", "start", "--memory", "1g", "--share", shareDir); r.code != 0 || !regexp.MustCompile(`Machine "default" ready in \d+\.\ds`).MatchString(r.stderr) {
 		t.Fatalf("machine start: %s", r)
 	}
 	t.Logf("machine start took %v", time.Since(start).Round(time.Millisecond))
@@ -154,6 +162,23 @@ func TestMachineQEMU(t *testing.T) {
 	t.Logf("recovering start took %v", time.Since(start).Round(time.Millisecond))
 	if r := vm("run", "--rm", busybox, "echo", "back"); r.code != 0 || r.stdout != "back\n" {
 		t.Errorf("run after recovery: %s", r)
+	}
+	// The shared folder vanishes while a container uses it: the container
+	// gets errors, the machine keeps answering and status names the share.
+	if r := vm("run", "-d", "--name", "onshare", "-v", shareDir+":/w", busybox, "sleep", "600"); r.code != 0 {
+		t.Fatalf("run on the share: %s", r)
+	}
+	if err := os.RemoveAll(shareDir); err != nil {
+		t.Fatal(err)
+	}
+	if r := vm("exec", "onshare", "touch", "/w/new"); r.code == 0 {
+		t.Errorf("a write into the removed share succeeded: %s", r)
+	}
+	if r := vm("machine", "status"); r.code != 0 || !strings.Contains(r.stdout, "Warning: shared folder "+shareDir+" is gone from the host") {
+		t.Errorf("status with a removed share: %s", r)
+	}
+	if r := vm("rm", "-f", "onshare"); r.code != 0 {
+		t.Errorf("rm of the container on the removed share: %s", r)
 	}
 	if r := vm("machine", "ls"); !regexp.MustCompile(`(?m)^default\s+qemu\s+running\s+\d+\s+1GiB\s+\S+ / 64GiB$`).MatchString(r.stdout) {
 		t.Errorf("machine ls: %s", r)

@@ -58,7 +58,11 @@ type Info struct {
 	// moves it to, when that differs from Image and is known without
 	// asking a registry.
 	NextImage string `json:",omitempty"`
-	Dir       string
+	// GoneShares are host folders the running machine shares that are no
+	// longer folders on the host: containers that bind-mount them get I/O
+	// errors until the folder is back or the machine restarts without it.
+	GoneShares []string `json:",omitempty"`
+	Dir        string
 	Config    Config
 }
 
@@ -97,6 +101,9 @@ func (m *Machine) Info(ctx context.Context, version bool) (Info, error) {
 	in.Accel, in.CPUs, in.MemoryMiB = last.Accel, last.CPUs, last.MemoryMiB
 	if last.Arch != "" {
 		in.Arch = last.Arch
+	}
+	if st == Running {
+		in.GoneShares = goneShares(last.Shares)
 	}
 	if st == Running && last.VMPID > 0 {
 		if rss, err := processRSS(last.VMPID); err == nil {
@@ -266,4 +273,16 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "")
+}
+
+// goneShares are the folders of paths that are not folders on the host
+// any more (removed, or replaced by a file).
+func goneShares(paths []string) []string {
+	var gone []string
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+			gone = append(gone, p)
+		}
+	}
+	return gone
 }

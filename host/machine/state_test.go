@@ -1,6 +1,10 @@
 package machine
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func TestVMStatus(t *testing.T) {
 	tests := []struct {
@@ -23,5 +27,18 @@ func TestVMStatus(t *testing.T) {
 				t.Errorf("vmStatus = %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestGoneShares(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	removed := filepath.Join(dir, "removed")
+	got := goneShares([]string{dir, file, removed})
+	if len(got) != 2 || got[0] != file || got[1] != removed {
+		t.Errorf("goneShares = %q, want the file and the removed folder", got)
 	}
 }

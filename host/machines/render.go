@@ -113,6 +113,11 @@ func WriteStatus(w io.Writer, in machine.Info, value string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, p := range in.GoneShares {
+		if _, err := fmt.Fprintf(w, "Warning: shared folder %s is gone from the host: containers that use it get I/O errors; create it again, or stop sharing it with skiff machine set --unshare %s and restart the machine\n", p, p); err != nil {
+			return err
+		}
+	}
 	if in.Error != "" {
 		_, err := fmt.Fprintf(w, "Error: %s\n", in.Error)
 		return err

@@ -34,6 +34,12 @@ Agent:        v1.0
 		t.Errorf("status:\n%s\nwant:\n%s", b.String(), want)
 	}
 	b.Reset()
+	gone := running
+	gone.GoneShares = []string{"/Users/me/src"}
+	if err := WriteStatus(&b, gone, ""); err != nil || !bytes.HasSuffix(b.Bytes(), []byte("Agent:        v1.0\nWarning: shared folder /Users/me/src is gone from the host: containers that use it get I/O errors; create it again, or stop sharing it with skiff machine set --unshare /Users/me/src and restart the machine\n")) {
+		t.Errorf("status with a gone share:\n%s (%v)", b.String(), err)
+	}
+	b.Reset()
 	if err := WriteStatus(&b, stopped, "{{.State}} {{.Accel}} {{.Memory}}"); err != nil || b.String() != "stopped  -\n" {
 		t.Errorf("status --format = %q, %v", b.String(), err)
 	}
