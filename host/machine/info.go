@@ -63,7 +63,7 @@ type Info struct {
 	// errors until the folder is back or the machine restarts without it.
 	GoneShares []string `json:",omitempty"`
 	Dir        string
-	Config    Config
+	Config     Config
 }
 
 // Emulator is how a machine runs one image architecture.
