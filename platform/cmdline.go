@@ -61,6 +61,10 @@ func bootConfig(s MachineSpec, now time.Time) (wire.BootConfig, error) {
 			return c, fmt.Errorf("network DNS server: %w", err)
 		}
 		c.Net = &n
+		if s.Network.Mode == NetworkUser {
+			// 0 unless the driver relays the guest's frames from vsock.
+			c.NetVsockPort = s.Network.Link.VsockPort
+		}
 		if s.Network.HostLoopback != "" {
 			if c.HostLoopback, err = netip.ParseAddr(s.Network.HostLoopback); err != nil {
 				return c, fmt.Errorf("network host loopback address: %w", err)

@@ -22,6 +22,11 @@ func TestGuestArgs(t *testing.T) {
 				"skiff.net=static,10.0.2.15/24,10.0.2.2,10.0.2.3 skiff.hostloop=10.0.2.2 skiff.time=1700000000000000123 skiff.hostname=default"},
 		{"user-mode network", func(s *MachineSpec) { s.Network = UserNetwork("/m") },
 			" skiff.net=static,192.168.127.2/24,192.168.127.1,192.168.127.1 skiff.hostloop=192.168.127.254 "},
+		{"user-mode network relayed from vsock", func(s *MachineSpec) {
+			s.Agent = AgentTransport{VsockPort: 10000}
+			s.Network = UserNetwork("/m")
+			s.Network.Link.VsockPort = UserNetVsockPort
+		}, " skiff.hostloop=192.168.127.254 skiff.netvsock=1025 "},
 		{"vsock, no disk, no network, debug", func(s *MachineSpec) {
 			s.Agent = AgentTransport{VsockPort: 1024}
 			s.Disk = Disk{}

@@ -62,6 +62,12 @@ func TestValidate(t *testing.T) {
 		{"user network without sockets", func(s *MachineSpec) { s.Network = UserNetwork("/m"); s.Network.Link = UserLink{} }, "stream socket"},
 		{"user network with a relative socket", func(s *MachineSpec) { s.Network = UserNetwork("m") }, "not an absolute path"},
 		{"nat with a user link", func(s *MachineSpec) { s.Network = UserNAT(); s.Network.Link = UserNetwork("/m").Link }, "no user-mode link"},
+		{"user network on VMADDR_PORT_ANY", func(s *MachineSpec) { s.Network = UserNetwork("/m"); s.Network.Link.VsockPort = 0xFFFFFFFF }, "VMADDR_PORT_ANY"},
+		{"user network on the agent's vsock port", func(s *MachineSpec) {
+			s.Network = UserNetwork("/m")
+			s.Network.Link.VsockPort = 1025
+			s.Agent = AgentTransport{VsockPort: 1025}
+		}, "agent's port too"},
 		{"ipv6 host loopback", func(s *MachineSpec) { s.Network = UserNAT(); s.Network.HostLoopback = "::1" }, "host loopback"},
 		{"dhcp with address", func(s *MachineSpec) { s.Network = Network{Mode: NetworkDHCP, Address: "10.0.0.2/24"} }, "takes no address"},
 		{"nat without address", func(s *MachineSpec) { s.Network = Network{Mode: NetworkNAT, Gateway: "10.0.2.2", DNS: "10.0.2.3"} }, "prefix length"},

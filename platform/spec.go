@@ -290,6 +290,9 @@ func (s MachineSpec) check(vm bool) []error {
 	errs = append(errs, checkShares(s.Shares)...)
 	errs = append(errs, s.Network.check()...)
 	errs = append(errs, s.Agent.check()...)
+	if p := s.Network.Link.VsockPort; p != 0 && p == s.Agent.VsockPort {
+		add("user network vsock port %d is the agent's port too", p)
+	}
 	return errs
 }
 
@@ -368,6 +371,9 @@ func (n Network) check() []error {
 			} else if len(p.path) > maxSocketPath {
 				errs = append(errs, fmt.Errorf("user network socket path %q is longer than the %d bytes a unix socket allows; set SKIFF_HOME to a shorter directory", p.path, maxSocketPath))
 			}
+		}
+		if n.Link.VsockPort == 0xFFFFFFFF {
+			errs = append(errs, errors.New("user network vsock port: VMADDR_PORT_ANY is no port"))
 		}
 	} else if n.Link != (UserLink{}) {
 		errs = append(errs, fmt.Errorf("network %q takes no user-mode link", n.Mode))

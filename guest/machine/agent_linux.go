@@ -74,6 +74,11 @@ func Run(ctx context.Context) error {
 		phases.disk = uptime()
 	})
 	wg.Go(func() {
+		if cfg.NetVsockPort != 0 {
+			if err := startFrameLink(ctx, cfg.NetVsockPort, log); err != nil {
+				log.Error("link the network to the host", "err", err)
+			}
+		}
 		if err := configureNetwork(ctx, cfg.Net, cfg.DHCP, cfg.Hostname, log); err != nil {
 			log.Error("configure the network", "err", err)
 		}

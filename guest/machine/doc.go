@@ -3,7 +3,9 @@
 // pivot_root), mounts the kernel filesystems (skiff's kernel has every
 // driver built in, so there are no modules to load), reaps orphans and powers the VM off when the agent ends. The agent
 // process it starts reads the kernel command line, sets the clock, formats
-// and mounts the data disk, configures the network, mounts the shared
+// and mounts the data disk, configures the network (first making eth0 a
+// TAP device forwarded to the host over vsock, when the command line
+// names a port for it: guest/tapfwd), mounts the shared
 // folders, and serves the agent's gRPC API to the host over one yamux
 // session on vsock or a virtio-serial port, dialling again whenever the
 // connection drops. Running containers is left to guest/agent.

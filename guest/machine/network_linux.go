@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/skiffrun/skiff/guest/api/wire"
+	"github.com/skiffrun/skiff/guest/tapfwd"
 )
 
 // resolvConf is the machine's resolver configuration.
@@ -48,6 +49,23 @@ func configureNetwork(ctx context.Context, n *wire.StaticNet, dhcp bool, hostnam
 		return configureDHCP(ctx, eth, log)
 	}
 	return applyNet(eth, n)
+}
+
+// startFrameLink makes eth0 a TAP device whose frames go to the host's
+// vsock port port, for a hypervisor that attaches no network device to
+// a user-mode network (HCS), and forwards them until ctx ends, dialling
+// again whenever the link drops. eth0 is addressed as any other.
+func startFrameLink(ctx context.Context, port uint32, log *slog.Logger) error {
+	dev, err := tapfwd.OpenTAP("eth0")
+	if err != nil {
+		return err
+	}
+	dial := func(context.Context) (net.Conn, error) { return dialVsock(hostCID, port) }
+	go func() {
+		tapfwd.Run(ctx, dev, dial, log)
+		dev.Close()
+	}()
+	return nil
 }
 
 // waitLink returns the network interface name once the kernel has it.

@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"path"
@@ -22,6 +23,7 @@ import (
 //	skiff.share=<tag>,<virtiofs|9p|9p-vsock>,<ro|rw>,<url.PathEscape'd guest path>  (repeated)
 //	skiff.net=static,<ip/prefix>,<gateway>,<dns> | dhcp | none
 //	skiff.hostloop=<ip>
+//	skiff.netvsock=<port>
 //	skiff.time=<unix ns>
 //	skiff.hostname=<name>
 //	skiff.debug=1
@@ -47,6 +49,12 @@ type BootConfig struct {
 	// loopback services (host.docker.internal); invalid when there is
 	// none.
 	HostLoopback netip.Addr
+	// NetVsockPort is the host's vsock port to which the machine carries
+	// eth0's Ethernet frames, each after its length in 4 big-endian bytes
+	// (a user-mode network whose driver relays frames rather than attach
+	// a network device): the agent makes eth0 a TAP device and forwards
+	// it there. 0 when the hypervisor gives the machine its eth0.
+	NetVsockPort uint32
 	// Time is the host's clock at boot; zero when not given.
 	Time time.Time
 	// Hostname is the machine's host name; empty keeps the kernel's.
@@ -127,6 +135,7 @@ const (
 	keyShare    = "skiff.share"
 	keyNet      = "skiff.net"
 	keyHostLoop = "skiff.hostloop"
+	keyNetVsock = "skiff.netvsock"
 	keyTime     = "skiff.time"
 	keyHostname = "skiff.hostname"
 	keyDebug    = "skiff.debug"
@@ -180,6 +189,11 @@ func (c BootConfig) Args() ([]string, error) {
 			err = errors.New("want an IPv4 address")
 		}
 		add(keyHostLoop, c.HostLoopback.String(), err)
+	}
+	if c.NetVsockPort != 0 {
+		v := strconv.FormatUint(uint64(c.NetVsockPort), 10)
+		_, err := parseNetVsock(v)
+		add(keyNetVsock, v, err)
 	}
 	if !c.Time.IsZero() {
 		ns := c.Time.UnixNano()
@@ -258,6 +272,11 @@ func ParseCmdline(cmdline string) (BootConfig, error) {
 			}
 			if err == nil {
 				c.HostLoopback = a
+			}
+		case keyNetVsock:
+			var p uint32
+			if p, err = parseNetVsock(val); err == nil {
+				c.NetVsockPort = p
 			}
 		case keyTime:
 			var ns int64
@@ -407,6 +426,16 @@ func parseShare(v string) (Share, error) {
 		return Share{}, err
 	}
 	return s, nil
+}
+
+// parseNetVsock reads skiff.netvsock's port: neither 0, which is no
+// link, nor VMADDR_PORT_ANY, which no host listens on.
+func parseNetVsock(v string) (uint32, error) {
+	p, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || p == 0 || p == math.MaxUint32 {
+		return 0, errors.New("want a vsock port from 1 to 4294967294")
+	}
+	return uint32(p), nil
 }
 
 func (n *StaticNet) encode() string {

@@ -66,6 +66,17 @@ func TestParseCmdline(t *testing.T) {
 		want:    BootConfig{Agent: Transport{Kind: TransportVsock, Port: 5}},
 		wantErr: true,
 	}, {
+		name:    "user-mode network over vsock",
+		cmdline: "skiff.bus=vmbus skiff.agent=vsock:10000 skiff.net=static,192.168.127.2/24,192.168.127.1,192.168.127.1 skiff.hostloop=192.168.127.254 skiff.netvsock=1025",
+		want: BootConfig{Buses: []string{BusVMBus}, Agent: Transport{Kind: TransportVsock, Port: 10000},
+			Net:          &StaticNet{Addr: netip.MustParsePrefix("192.168.127.2/24"), Gateway: netip.MustParseAddr("192.168.127.1"), DNS: netip.MustParseAddr("192.168.127.1")},
+			HostLoopback: netip.MustParseAddr("192.168.127.254"), NetVsockPort: 1025},
+	}, {
+		name:    "frame link ports that are none are refused",
+		cmdline: "skiff.agent=vsock:5 skiff.netvsock=0 skiff.netvsock=4294967295 skiff.netvsock=-1 skiff.netvsock=vsock:1025",
+		want:    BootConfig{Agent: Transport{Kind: TransportVsock, Port: 5}},
+		wantErr: true,
+	}, {
 		name:    "dhcp",
 		cmdline: "skiff.agent=vsock:5 skiff.net=dhcp",
 		want:    BootConfig{Agent: Transport{Kind: TransportVsock, Port: 5}, DHCP: true},
@@ -91,6 +102,7 @@ func TestArgs(t *testing.T) {
 		Shares:       []Share{{Tag: "share0", FSType: FSVirtiofs, Path: "/home/u"}, {Tag: "c", FSType: FS9PVsock, ReadOnly: true, Path: "/mnt/c/My Files,x"}},
 		Net:          &StaticNet{Addr: netip.MustParsePrefix("10.0.2.15/24"), Gateway: netip.MustParseAddr("10.0.2.2")},
 		HostLoopback: netip.MustParseAddr("192.168.127.254"),
+		NetVsockPort: 1025,
 		Time:         time.Unix(1700000000, 123),
 		Hostname:     "default",
 		Debug:        true,
@@ -101,7 +113,7 @@ func TestArgs(t *testing.T) {
 	}
 	want := "skiff.bus=mmio,pci skiff.agent=serial:skiff.agent skiff.disk=vda skiff.share=share0,virtiofs,rw,%2Fhome%2Fu " +
 		"skiff.share=c,9p-vsock,ro,%2Fmnt%2Fc%2FMy%20Files%2Cx skiff.net=static,10.0.2.15/24,10.0.2.2, " +
-		"skiff.hostloop=192.168.127.254 skiff.time=1700000000000000123 skiff.hostname=default skiff.debug=1"
+		"skiff.hostloop=192.168.127.254 skiff.netvsock=1025 skiff.time=1700000000000000123 skiff.hostname=default skiff.debug=1"
 	if got := strings.Join(args, " "); got != want {
 		t.Errorf("Args =\n%s\nwant\n%s", got, want)
 	}
@@ -127,6 +139,7 @@ func TestArgsRefuses(t *testing.T) {
 		{"static and DHCP", BootConfig{Agent: vsock, DHCP: true, Net: &StaticNet{Addr: netip.MustParsePrefix("10.0.0.2/8")}}, "skiff.net"},
 		{"host name with a space", BootConfig{Agent: vsock, Hostname: "my box"}, "skiff.hostname"},
 		{"unknown bus", BootConfig{Agent: vsock, Buses: []string{"isa"}}, "skiff.bus"},
+		{"frame link on VMADDR_PORT_ANY", BootConfig{Agent: vsock, NetVsockPort: 0xFFFFFFFF}, "skiff.netvsock"},
 		{"time past 2262", BootConfig{Agent: vsock, Time: time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}, "skiff.time"},
 	}
 	for _, tc := range tests {
@@ -154,6 +167,7 @@ func FuzzParseCmdline(f *testing.F) {
 	f.Add("skiff.agent=serial:x skiff.share=a,9p,ro,/a%20b skiff.net=static,10.0.0.2/8,10.0.0.1,1.1.1.1")
 	f.Add("skiff.time=-1 skiff.hostname= skiff.agent=vsock:99999999999")
 	f.Add("skiff.bus=pci skiff.agent=vsock:7 skiff.net=dhcp skiff.debug=true skiff.disk=vda skiff.net=none")
+	f.Add("skiff.agent=vsock:10000 skiff.net=static,192.168.127.2/24,192.168.127.1,192.168.127.1 skiff.netvsock=1025 skiff.netvsock=4294967295")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := ParseCmdline(s)
 		for _, sh := range c.Shares {
@@ -180,6 +194,7 @@ func FuzzParseCmdline(f *testing.F) {
 func FuzzBootConfigRoundTrip(f *testing.F) {
 	f.Add(uint8(1), "skiff.agent", uint32(0), "vda", "home", uint8(0), "/Users/me", []byte{10, 0, 2, 15}, uint8(24), int64(1700000000123456789), "skiff", uint8(3))
 	f.Add(uint8(0), "", uint32(1024), "", "c", uint8(2), "/mnt/c/My Files, old", []byte{}, uint8(0), int64(0), "", uint8(4))
+	f.Add(uint8(0), "", uint32(1025), "sda", "c", uint8(2), "/mnt/c", []byte{192, 168, 127, 2}, uint8(24), int64(1), "box", uint8(12))
 	f.Fuzz(func(t *testing.T, kind uint8, name string, port uint32, disk, tag string, fs uint8, guest string, ip []byte, bits uint8, ns int64, host string, flags uint8) {
 		c := BootConfig{Disk: disk, Hostname: host, Debug: flags&1 != 0, DHCP: flags&2 != 0}
 		if kind%2 == 0 {
@@ -200,6 +215,9 @@ func FuzzBootConfigRoundTrip(f *testing.F) {
 		}
 		if flags&4 != 0 {
 			c.Buses = []string{BusPCI, BusVMBus}
+		}
+		if flags&8 != 0 {
+			c.NetVsockPort = port
 		}
 		args, err := c.Args()
 		if err != nil {
