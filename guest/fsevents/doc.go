@@ -39,10 +39,32 @@
 // two calls (microseconds) is the one race, and its own event follows.
 // Read-only shares are not watched: the guest may not set anything there.
 //
-// No loops: the agent replays only what the host sends, and never
-// watches the guest itself; the host leaves out a change whose path
-// looks as it did when last sent (size, mtime, mode, inode), which is
-// what the agent's replays, and the folder signals for removals, come
-// back as. A change made by a container lands on the host and is sent
-// back like any other, so its writer's watchers hear of it twice.
+// No loops: the agent replays only what the host sends; the host leaves
+// out a change whose path looks as it did when last sent (size, mtime,
+// mode, inode), which is what the agent's replays, and the folder
+// signals for removals, come back as.
+//
+// No echoes of a container's writes: a change made in the guest lands
+// on the host and is sent back like any other, and its watchers heard
+// of it already from the guest's kernel. The agent holds a fanotify
+// group with a file system mark on each writable share (OwnWrites;
+// containers write through bind mounts of their own, which a mount mark
+// would miss) for FAN_CLOSE_WRITE, and remembers each file written and
+// closed by a process other than itself (its replays open files for
+// writing too) as it then was: device, inode, size, mtime; the newest
+// 8,192, for 10 seconds. A write or create from the host whose path,
+// read fresh, is as the guest left it is that write coming back, and is
+// not replayed. So a container's create-and-write, or rewrite, of a file
+// (a rename of it into place too: the inode is the same) is heard once;
+// a host write after it (another size or mtime) is replayed as ever.
+// A slow writer whose data the host reports before the close (its
+// 5 ms window) hears of the early part twice.
+//
+// What still echoes: a guest's remove, rename away, mkdir or chmod
+// comes back as the folder signal or IN_ATTRIB above. fanotify reports
+// those events only to a group that reports file handles (FID), which
+// needs a file system with both a non-zero fsid and decodable file
+// handles; the guest kernel's 9p has no export operations and its
+// virtiofs reports a zero fsid. Without fanotify (fanotify_init or the
+// marks fail) the agent says so once and replays everything, as before.
 package fsevents

@@ -15,13 +15,22 @@ import (
 // mounts: see the package doc for what each change becomes.
 type Kernel struct {
 	Log *slog.Logger
+	// Own, when set, is what the guest wrote itself: the host's report
+	// of such a write is left out, as its watchers heard of it already.
+	Own *OwnWrites
 }
 
 var _ Replayer = (*Kernel)(nil)
 
 // Replay replays a batch. A path that is gone by now is its folder's
-// change; each folder is signalled once per batch.
+// change; each folder is signalled once per batch. A file written or
+// created that is as the guest itself left it is not replayed.
 func (k *Kernel) Replay(events []Event, rescan []string) {
+	if k.Own != nil {
+		// What the guest closed before the host's report came.
+		k.Own.Drain()
+	}
+	own := 0
 	signalled := map[string]bool{}
 	signal := func(dir string) {
 		if signalled[dir] {
@@ -45,7 +54,14 @@ func (k *Kernel) Replay(events []Event, rescan []string) {
 				continue
 			}
 			signalled[ev.Path] = true
-			err = rewrite(ev.Path)
+			var st unix.Statx_t
+			if st, err = fresh(ev.Path); err == nil {
+				if k.Own != nil && k.Own.Take(&st) {
+					own++
+					continue
+				}
+				err = rewrite(ev.Path, st)
+			}
 		}
 		if errors.Is(err, unix.ENOENT) {
 			// Gone since the host looked: its folder changed.
@@ -59,13 +75,16 @@ func (k *Kernel) Replay(events []Event, rescan []string) {
 	for _, dir := range rescan {
 		signal(dir)
 	}
+	if own > 0 {
+		k.Log.Debug("file events left out: the guest's own writes", "files", own)
+	}
 }
 
 // fresh is p's metadata as the host has it now, not as the guest last
 // cached it: a time set back from a stale cache would move it.
 func fresh(p string) (unix.Statx_t, error) {
 	var st unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_ATIME|unix.STATX_MTIME, &st)
+	err := unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_SIZE|unix.STATX_ATIME|unix.STATX_MTIME, &st)
 	return st, err
 }
 
@@ -91,16 +110,12 @@ func touchBoth(p string) error {
 	return unix.UtimesNanoAt(unix.AT_FDCWD, p, []unix.Timespec{ts(st.Atime), ts(st.Mtime)}, unix.AT_SYMLINK_NOFOLLOW)
 }
 
-// rewrite replays a write of p: a regular file is opened for writing
-// (never truncated or created), its mtime set to its value through the
-// descriptor, and closed: IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE. Anything
-// else, or a file that may not be opened for writing, gets IN_MODIFY
-// from the mtime alone.
-func rewrite(p string) error {
-	st, err := fresh(p)
-	if err != nil {
-		return err
-	}
+// rewrite replays a write of p, whose fresh metadata is st: a regular
+// file is opened for writing (never truncated or created), its mtime
+// set to its value through the descriptor, and closed: IN_OPEN,
+// IN_MODIFY, IN_CLOSE_WRITE. Anything else, or a file that may not be
+// opened for writing, gets IN_MODIFY from the mtime alone.
+func rewrite(p string, st unix.Statx_t) error {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return touchMtime(p)
 	}

@@ -83,10 +83,15 @@ func Run(ctx context.Context) error {
 			log.Error("configure the network", "err", err)
 		}
 	})
+	var writable []string // mount points of the writable shares mounted
 	wg.Go(func() {
 		for _, s := range cfg.Shares {
 			if err := mountShare(s); err != nil {
 				log.Error("mount share", "tag", s.Tag, "path", s.Path, "err", err)
+				continue
+			}
+			if !s.ReadOnly {
+				writable = append(writable, s.Path)
 			}
 		}
 	})
@@ -103,8 +108,20 @@ func Run(ctx context.Context) error {
 	link.OnSession(pub.Connect)
 	// The host daemon watches the shared folders containers bind-mount
 	// and streams their changes, which the agent replays for the
-	// containers' inotify watchers.
-	files := fsevents.NewClient(log, fsevents.NewMapper(cfg.Shares), &fsevents.Kernel{Log: log})
+	// containers' inotify watchers; a container's own write, which the
+	// host sends back too, is heard of through fanotify and left out.
+	replay := &fsevents.Kernel{Log: log}
+	if len(writable) > 0 {
+		own, err := fsevents.WatchOwnWrites(log, writable)
+		if err != nil {
+			log.Warn("the guest's own writes to shares will be replayed to it", "err", err)
+		}
+		if own != nil {
+			defer func() { _ = own.Close() }()
+			replay.Own = own
+		}
+	}
+	files := fsevents.NewClient(log, fsevents.NewMapper(cfg.Shares), replay)
 	link.OnSession(files.Connect)
 	// Containers reach the host daemon's Docker API by binding the
 	// machine's docker socket: it is there before any starts.
