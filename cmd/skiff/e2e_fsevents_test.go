@@ -218,6 +218,37 @@ func TestFileEvents(t *testing.T) {
 		}
 		w.skipAll()
 	}
+	// Containers' own writes to the bind mount, the watcher's and
+	// another's: the guest's kernel tells the watcher, and the host's
+	// report of the same write, back through the share, is not replayed
+	// on top of it.
+	for _, st := range []struct {
+		what string
+		args []string
+		file string
+	}{
+		{"a create and write in the watcher's container", []string{"exec", name, "sh", "-c", "echo 1 > /work/c"}, "c"},
+		{"a rewrite in the watcher's container", []string{"exec", name, "sh", "-c", "echo 2 >> /work/c"}, "c"},
+		{"a write in another container", []string{"run", "--rm", "-v", dir + ":/work", busybox, "sh", "-c", "echo 3 > /work/d"}, "d"},
+	} {
+		start := time.Now()
+		must(t, st.args...)
+		time.Sleep(eventDeadline + 300*time.Millisecond)
+		got := w.since(start)
+		closed := 0
+		for _, l := range got {
+			if names(l, st.file) && strings.HasPrefix(l, "w\t") {
+				closed++
+			}
+		}
+		if closed != 1 {
+			t.Errorf("%s: the watcher heard IN_CLOSE_WRITE on %s %d times, want once: %q", st.what, st.file, closed, got)
+		} else {
+			t.Logf("%s: heard %q", st.what, got)
+		}
+		w.skipAll()
+	}
+
 	quiet := time.Now()
 	time.Sleep(2 * time.Second)
 	if late := w.since(quiet); len(late) > 0 {

@@ -49,16 +49,22 @@
 // of it already from the guest's kernel. The agent holds a fanotify
 // group with a file system mark on each writable share (OwnWrites;
 // containers write through bind mounts of their own, which a mount mark
-// would miss) for FAN_CLOSE_WRITE, and remembers each file written and
-// closed by a process other than itself (its replays open files for
-// writing too) as it then was: device, inode, size, mtime; the newest
-// 8,192, for 10 seconds. A write or create from the host whose path,
-// read fresh, is as the guest left it is that write coming back, and is
-// not replayed. So a container's create-and-write, or rewrite, of a file
-// (a rename of it into place too: the inode is the same) is heard once;
-// a host write after it (another size or mtime) is replayed as ever.
-// A slow writer whose data the host reports before the close (its
-// 5 ms window) hears of the early part twice.
+// would miss) for FAN_MODIFY and FAN_CLOSE_WRITE, and remembers each
+// file a process other than itself (its replays open files for writing
+// too) is writing, or wrote and closed, with what it then was: device,
+// inode, size, mtime; the newest 8,192, for 10 seconds. A write or
+// create from the host whose path, read fresh, is being written in the
+// guest or is as the guest left it is that write coming back, and is
+// not replayed; the host may report one write twice (as it began, then
+// the rest), and both are left out. The guest says nothing of a create
+// until the first write is done, and the host reports a create 5 ms
+// after it, so a report of a file the guest said nothing of waits 20 ms
+// more, once per batch, for the guest's word. So a container's
+// create-and-write, or rewrite, of a file (a rename of it into place
+// too: the inode is the same) is heard once; a host write after it
+// (another size or mtime) is replayed as ever, 20 ms later than without
+// fanotify. A host write to a file a container holds open and writes
+// is taken for the container's, and not replayed.
 //
 // What still echoes: a guest's remove, rename away, mkdir or chmod
 // comes back as the folder signal or IN_ATTRIB above. fanotify reports

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -19,8 +20,8 @@ import (
 // seconds under a storm; past maxOwn recent files, or ownTTL, the echo
 // is replayed as any change. The host sends at most 4,096 paths one by
 // one before it rescans instead (host/fswatch MaxPending), so maxOwn
-// covers two such bursts; each entry is under 200 bytes, under 2 MB in
-// all.
+// covers two such bursts; a full table takes about 1.9 MB of heap
+// (some 230 bytes an entry, map and list included).
 const (
 	maxOwn = 8192
 	ownTTL = 10 * time.Second
@@ -34,30 +35,34 @@ const readEvents = 256
 // fileID names a file across its names: a rename keeps it.
 type fileID struct{ dev, ino uint64 }
 
-// written is a file as the guest left it when it closed it after
-// writing.
+// written is a file the guest writes (open, not closed yet), or as the
+// guest left it when it closed it after writing.
 type written struct {
-	id    fileID
-	size  uint64
-	mtime unix.StatxTimestamp
-	at    time.Time
+	id      fileID
+	writing bool
+	size    uint64
+	mtime   unix.StatxTimestamp
+	at      time.Time
 }
 
-// OwnWrites is what processes in the guest (containers) last wrote on
-// the shares, heard through fanotify, so that the host's report of the
-// same write is not replayed to them a second time. It hears only of
-// files written and closed (FAN_CLOSE_WRITE): fanotify reports creates,
-// removals, renames and metadata changes only to a group that reports
-// file handles (FAN_REPORT_FID), which needs a file system that has
-// both a non-zero fsid and decodable file handles; neither 9p (no
-// export operations) nor virtiofs (a zero fsid) has both. Its methods
-// are safe for concurrent use.
+// OwnWrites is what processes in the guest (containers) write on the
+// shares, heard through fanotify, so that the host's report of the same
+// write is not replayed to them a second time. It hears of files being
+// written (FAN_MODIFY) and written and closed (FAN_CLOSE_WRITE), and of
+// nothing else: fanotify reports creates, removals, renames and
+// metadata changes only to a group that reports file handles
+// (FAN_REPORT_FID), which needs a file system that has both a non-zero
+// fsid and decodable file handles; neither 9p (no export operations)
+// nor virtiofs (a zero fsid) has both. Its methods are safe for
+// concurrent use.
 type OwnWrites struct {
 	log *slog.Logger
 	f   *os.File // the fanotify group
 	rc  syscall.RawConn
 	pid int32 // the agent's: its replays are writes too, not the guest's
 	now func() time.Time
+
+	closing atomic.Bool
 
 	mu    sync.Mutex
 	files map[fileID]*list.Element // of *written
@@ -66,7 +71,7 @@ type OwnWrites struct {
 }
 
 // WatchOwnWrites hears of the files processes other than this one write
-// and close on the file systems mounted at mounts (the writable shares'
+// on the file systems mounted at mounts (the writable shares'
 // mount points). A file system mark, not a mount mark: containers write
 // through their own bind mounts of a share. It fails when fanotify
 // cannot be had or no mount can be marked; with some marked, it returns
@@ -81,7 +86,7 @@ func WatchOwnWrites(log *slog.Logger, mounts []string) (*OwnWrites, error) {
 	var errs []error
 	marked := 0
 	for _, m := range mounts {
-		if err := unix.FanotifyMark(fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, unix.FAN_CLOSE_WRITE, unix.AT_FDCWD, m); err != nil {
+		if err := unix.FanotifyMark(fd, unix.FAN_MARK_ADD|unix.FAN_MARK_FILESYSTEM, unix.FAN_MODIFY|unix.FAN_CLOSE_WRITE, unix.AT_FDCWD, m); err != nil {
 			errs = append(errs, fmt.Errorf("fanotify mark %s: %w", m, err))
 			continue
 		}
@@ -109,6 +114,7 @@ func WatchOwnWrites(log *slog.Logger, mounts []string) (*OwnWrites, error) {
 
 // Close stops hearing of writes. It is not to be called twice.
 func (o *OwnWrites) Close() error {
+	o.closing.Store(true)
 	err := o.f.Close()
 	<-o.done
 	return err
@@ -125,17 +131,13 @@ func (o *OwnWrites) run() {
 		// false waits for more: there is nothing to read now.
 		return o.readLocked(int(fd))
 	})
-	if err != nil && !errors.Is(err, os.ErrClosed) {
+	if err != nil && !o.closing.Load() {
 		o.log.Warn("fanotify of the guest's writes", "err", err)
 	}
 }
 
-// Drain records the events waiting in the kernel's queue, so that a
-// write the guest closed before the host's report of it arrived is
-// known when that report is looked at.
-func (o *OwnWrites) Drain() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
+// drainLocked records the events waiting in the kernel's queue.
+func (o *OwnWrites) drainLocked() {
 	// Control, not Read: the reader holds the file's read lock while it
 	// waits.
 	_ = o.rc.Control(func(fd uintptr) { o.readLocked(int(fd)) })
@@ -197,13 +199,21 @@ func (o *OwnWrites) record(b []byte) {
 			unix.Close(fd)
 			continue
 		}
+		// A write in progress needs only which file: what the guest's
+		// kernel has cached of it will do. A closed one, what the host
+		// has, as the replayer reads it.
+		writing := md.Mask&unix.FAN_CLOSE_WRITE == 0
+		flags, mask := unix.AT_EMPTY_PATH|unix.AT_STATX_FORCE_SYNC, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_SIZE|unix.STATX_MTIME
+		if writing {
+			flags, mask = unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, unix.STATX_TYPE|unix.STATX_INO
+		}
 		var st unix.Statx_t
-		err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_STATX_FORCE_SYNC, unix.STATX_TYPE|unix.STATX_INO|unix.STATX_SIZE|unix.STATX_MTIME, &st)
+		err := unix.Statx(fd, "", flags, mask, &st)
 		unix.Close(fd)
 		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			continue
 		}
-		o.remember(&written{id: idOf(&st), size: st.Size, mtime: st.Mtime, at: now})
+		o.remember(&written{id: idOf(&st), writing: writing, size: st.Size, mtime: st.Mtime, at: now})
 	}
 }
 
@@ -237,27 +247,28 @@ func (o *OwnWrites) removeLocked(e *list.Element) {
 	o.order.Remove(e)
 }
 
-// Take reports whether st, a file's metadata as it is now, is as the
-// guest itself last left it, and forgets that write: the host's report
-// of it is the guest's own change coming back. A file written since
-// (by the host) differs in size or mtime and is not taken.
-func (o *OwnWrites) Take(st *unix.Statx_t) bool {
+// Own reports whether the host's report of a write to a file whose
+// metadata, read fresh, is st is the guest's own write coming back: a
+// process in the guest writes the file now, or it is as the guest left
+// it. A file the host wrote after the guest differs in size or mtime.
+// What is remembered stays: the host may report one write twice (once
+// as it began, once more when it saw the rest), and each report is
+// read as the file is by then. Events queued before st was read are
+// taken into account first.
+func (o *OwnWrites) Own(st *unix.Statx_t) bool {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return false
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.drainLocked()
 	o.expireLocked(o.now())
 	e, ok := o.files[idOf(st)]
 	if !ok {
 		return false
 	}
 	w := e.Value.(*written)
-	if w.size != st.Size || w.mtime.Sec != st.Mtime.Sec || w.mtime.Nsec != st.Mtime.Nsec {
-		return false
-	}
-	o.removeLocked(e)
-	return true
+	return w.writing || w.size == st.Size && w.mtime.Sec == st.Mtime.Sec && w.mtime.Nsec == st.Mtime.Nsec
 }
 
 // len is how many writes are remembered.

@@ -2,6 +2,7 @@ package fsevents
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -21,11 +22,14 @@ const (
 	writeEnv = "FSEVENTS_TEST_WRITE" // the file, or the prefix of files
 	countEnv = "FSEVENTS_TEST_COUNT" // how many files: PREFIX0 .. PREFIX(n-1)
 	dataEnv  = "FSEVENTS_TEST_DATA"  // what each gets
+	holdEnv  = "FSEVENTS_TEST_HOLD"  // set: the one file stays open until stdin ends
+	pauseEnv = "FSEVENTS_TEST_PAUSE" // a time.Duration between creating the one file and writing it
 )
 
 func TestMain(m *testing.M) {
 	if p := os.Getenv(writeEnv); p != "" {
-		if err := writeFiles(p, os.Getenv(countEnv), os.Getenv(dataEnv)); err != nil {
+		pause, _ := time.ParseDuration(os.Getenv(pauseEnv))
+		if err := writeFiles(p, os.Getenv(countEnv), os.Getenv(dataEnv), os.Getenv(holdEnv) != "", pause); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -34,7 +38,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func writeFiles(p, count, data string) error {
+func writeFiles(p, count, data string, hold bool, pause time.Duration) error {
 	names := []string{p}
 	if count != "" {
 		n, err := strconv.Atoi(count)
@@ -51,9 +55,17 @@ func writeFiles(p, count, data string) error {
 		if err != nil {
 			return err
 		}
+		if pause > 0 {
+			fmt.Println("created")
+			time.Sleep(pause)
+		}
 		if _, err := f.WriteString(data); err != nil {
 			f.Close()
 			return err
+		}
+		if hold {
+			fmt.Println("written")
+			_, _ = io.Copy(io.Discard, os.Stdin)
 		}
 		if err := f.Close(); err != nil {
 			return err
@@ -73,6 +85,68 @@ func writeElsewhere(t *testing.T, p, data string, count int) {
 	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("write %s from another process: %v: %s", p, err, out)
+	}
+}
+
+// holdElsewhere writes data to p from another process that keeps it
+// open until the returned function is called.
+func holdElsewhere(t *testing.T, p, data string) (closeIt func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), writeEnv+"="+p, dataEnv+"="+data, holdEnv+"=1")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, len("written\n"))
+	if _, err := io.ReadFull(out, line); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("write %s from another process: %v", p, err)
+	}
+	return func() {
+		t.Helper()
+		in.Close()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("close %s in another process: %v", p, err)
+		}
+	}
+}
+
+// createElsewhere creates p from another process, which writes data
+// to it after pause; it returns once p is created, and a function that
+// waits for the write.
+func createElsewhere(t *testing.T, p, data string, pause time.Duration) (wait func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), writeEnv+"="+p, dataEnv+"="+data, pauseEnv+"="+pause.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line := make([]byte, len("created\n"))
+	if _, err := io.ReadFull(out, line); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("create %s from another process: %v", p, err)
+	}
+	return func() {
+		t.Helper()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("write %s from another process: %v", p, err)
+		}
 	}
 }
 
@@ -129,14 +203,36 @@ func TestKernelLeavesOutTheGuestsOwnWrites(t *testing.T) {
 	}
 
 	// A container creates and writes f: the host's report of it comes
-	// back as is, and is left out, once.
+	// back as is, and is left out, however often the host sends it.
 	writeElsewhere(t, f, "hello", 0)
 	read()
 	replayed("the host's report of a container's write", false)
-	replayed("the same report again", true)
-	// That replay was the agent's own write: not remembered, so it is
-	// replayed again.
-	replayed("a report after the agent's own replay", true)
+	replayed("the same report again", false)
+
+	// A file the host writes (this process stands in for it: its
+	// writes are the agent's own, not heard of) is replayed; that replay
+	// opens it for writing, and is not taken for the guest's write.
+	g := filepath.Join(dir, "g")
+	if err := os.WriteFile(g, []byte("from the host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read()
+	host := []Event{{Path: g, Change: apiv1.FileChange_FILE_CHANGE_CONTENT}}
+	for _, what := range []string{"a host write", "a report after the agent's own replay"} {
+		k.Replay(host, nil)
+		if got := masks(read(), "g"); len(got) != 3 || got[2] != unix.IN_CLOSE_WRITE {
+			t.Fatalf("%s: replayed as %#x, want IN_OPEN, IN_MODIFY, IN_CLOSE_WRITE", what, got)
+		}
+	}
+
+	// The host reports a container's write before the container closed
+	// the file: its watchers hear of it at the close.
+	closeIt := holdElsewhere(t, f, "in progress")
+	read()
+	replayed("the host's report of a write in progress", false)
+	closeIt()
+	read()
+	replayed("the host's report of it after the close", false)
 
 	// A container writes f, then the host writes it again: same size,
 	// but a time of its own. That is the host's change, and replayed.
@@ -164,6 +260,24 @@ func TestKernelLeavesOutTheGuestsOwnWrites(t *testing.T) {
 	read()
 	replayed("a host write of another size", true)
 
+	// The host reports a container's create before its write (the host
+	// waits 5 ms; the container took longer): its watchers hear of it
+	// at the close, once.
+	h := filepath.Join(dir, "h")
+	wait := createElsewhere(t, h, "late", ownGrace/4)
+	k.Replay([]Event{{Path: h, Change: apiv1.FileChange_FILE_CHANGE_CONTENT}}, nil)
+	wait()
+	got := masks(read(), "h")
+	closes := 0
+	for _, m := range got {
+		if m&unix.IN_CLOSE_WRITE != 0 {
+			closes++
+		}
+	}
+	if closes != 1 {
+		t.Fatalf("a create reported before its write: heard %#x, want one IN_CLOSE_WRITE, the container's", got)
+	}
+
 	// A change of metadata after a container's write: as before.
 	writeElsewhere(t, f, "x", 0)
 	read()
@@ -181,7 +295,9 @@ func TestOwnWritesForgetTheOldest(t *testing.T) {
 	prefix := filepath.Join(dir, "f")
 	for i := 0; i < n; i += round {
 		writeElsewhere(t, prefix+strconv.Itoa(i/round)+"-", "", round)
-		o.Drain()
+		o.mu.Lock()
+		o.drainLocked()
+		o.mu.Unlock()
 		if got := o.len(); got > maxOwn {
 			t.Fatalf("%d writes remembered, more than %d", got, maxOwn)
 		}
@@ -191,10 +307,10 @@ func TestOwnWritesForgetTheOldest(t *testing.T) {
 	}
 	name := func(i int) string { return fmt.Sprintf("%s%d-%d", prefix, i/round, i%round) }
 	first, last := statOf(t, name(0)), statOf(t, name(n-1))
-	if o.Take(&first) {
+	if o.Own(&first) {
 		t.Error("the oldest write is still remembered")
 	}
-	if !o.Take(&last) {
+	if !o.Own(&last) {
 		t.Error("the newest write is forgotten")
 	}
 
@@ -203,7 +319,7 @@ func TestOwnWritesForgetTheOldest(t *testing.T) {
 	o.now = func() time.Time { return time.Now().Add(ownTTL + time.Second) }
 	o.mu.Unlock()
 	before := statOf(t, name(n-2))
-	if o.Take(&before) {
+	if o.Own(&before) {
 		t.Errorf("a write %v old is still remembered", ownTTL)
 	}
 	if got := o.len(); got != 0 {

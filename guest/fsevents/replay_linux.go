@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"path"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -22,14 +23,18 @@ type Kernel struct {
 
 var _ Replayer = (*Kernel)(nil)
 
+// ownGrace is how long a write the host reports, of which the guest has
+// told nothing yet, waits for the guest's own word: a container that
+// creates a file and writes it a moment later (more than the host's
+// 5 ms window) has the host report the create before the write, whose
+// fanotify event comes only once the write is done.
+const ownGrace = 20 * time.Millisecond
+
 // Replay replays a batch. A path that is gone by now is its folder's
 // change; each folder is signalled once per batch. A file written or
-// created that is as the guest itself left it is not replayed.
+// created that is as the guest itself left it, or that the guest is
+// writing, is not replayed.
 func (k *Kernel) Replay(events []Event, rescan []string) {
-	if k.Own != nil {
-		// What the guest closed before the host's report came.
-		k.Own.Drain()
-	}
 	own := 0
 	signalled := map[string]bool{}
 	signal := func(dir string) {
@@ -41,35 +46,54 @@ func (k *Kernel) Replay(events []Event, rescan []string) {
 			k.Log.Debug("replay a file event", "path", dir, "err", err)
 		}
 	}
+	done := func(p string, err error) {
+		if errors.Is(err, unix.ENOENT) {
+			// Gone since the host looked: its folder changed.
+			signal(path.Dir(p))
+			return
+		}
+		if err != nil {
+			k.Log.Debug("replay a file event", "path", p, "err", err)
+		}
+	}
+	var later []string // files written, of which the guest said nothing yet
 	for _, ev := range events {
-		var err error
 		switch ev.Change {
 		case apiv1.FileChange_FILE_CHANGE_GONE:
 			signal(path.Dir(ev.Path))
-			continue
 		case apiv1.FileChange_FILE_CHANGE_ATTRIB:
-			err = touchBoth(ev.Path)
+			done(ev.Path, touchBoth(ev.Path))
 		default:
 			if signalled[ev.Path] {
 				continue
 			}
 			signalled[ev.Path] = true
-			var st unix.Statx_t
-			if st, err = fresh(ev.Path); err == nil {
-				if k.Own != nil && k.Own.Take(&st) {
-					own++
-					continue
-				}
-				err = rewrite(ev.Path, st)
+			st, err := fresh(ev.Path)
+			switch {
+			case err != nil:
+				done(ev.Path, err)
+			case k.Own != nil && k.Own.Own(&st):
+				own++
+			case k.Own != nil && st.Mode&unix.S_IFMT == unix.S_IFREG:
+				later = append(later, ev.Path)
+			default:
+				done(ev.Path, rewrite(ev.Path, st))
 			}
 		}
-		if errors.Is(err, unix.ENOENT) {
-			// Gone since the host looked: its folder changed.
-			signal(path.Dir(ev.Path))
-			continue
-		}
-		if err != nil {
-			k.Log.Debug("replay a file event", "path", ev.Path, "err", err)
+	}
+	if len(later) > 0 {
+		time.Sleep(ownGrace)
+		for _, p := range later {
+			// Read again: the time set back must be the one it has now.
+			st, err := fresh(p)
+			switch {
+			case err != nil:
+				done(p, err)
+			case k.Own.Own(&st):
+				own++
+			default:
+				done(p, rewrite(p, st))
+			}
 		}
 	}
 	for _, dir := range rescan {
