@@ -6,14 +6,10 @@ import (
 	"github.com/skiffrun/skiff/platform"
 )
 
-// defaultNetwork is a machine's network unless set: the user-mode stack,
-// but on Windows, whose driver cannot attach it yet, HNS's NAT.
-func defaultNetwork() string {
-	if runtime.GOOS == "windows" {
-		return NetworkNAT
-	}
-	return NetworkUser
-}
+// defaultNetwork is a machine's network unless set: the user-mode stack
+// on every OS, whose drivers all attach it (HCS by relaying the guest's
+// hvsock link), so the machine's connections are the host's own.
+func defaultNetwork() string { return NetworkUser }
 
 // userNetwork is the user-mode network of the machine in dir, with the
 // links its OS's drivers use: QEMU dials the stream socket; vz attaches

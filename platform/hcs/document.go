@@ -59,7 +59,7 @@ type Host struct {
 }
 
 // Resolve fills in what spec leaves to the driver: sizes, the agent's
-// vsock port, share types, and the data disk's file (a VHDX, whatever
+// and a user-mode network's vsock ports, share types, and the data disk's file (a VHDX, whatever
 // name host/machine chose: HCS opens virtual disks by their extension)
 // and device name.
 func Resolve(spec platform.MachineSpec) platform.MachineSpec {
@@ -76,6 +76,11 @@ func Resolve(spec platform.MachineSpec) platform.MachineSpec {
 	spec.MemoryMiB += spec.MemoryMiB % 2
 	if spec.Agent.IsZero() {
 		spec.Agent.VsockPort = AgentVsockPort
+	}
+	// The guest carries a user-mode network's frames over hvsock: HCS
+	// attaches no device that a unix socket could back.
+	if spec.Network.Mode == platform.NetworkUser && spec.Network.Link.VsockPort == 0 {
+		spec.Network.Link.VsockPort = platform.UserNetVsockPort
 	}
 	shares := make([]platform.Share, len(spec.Shares))
 	for i, sh := range spec.Shares {
@@ -138,8 +143,17 @@ func Document(spec platform.MachineSpec, h Host) (*ComputeSystem, error) {
 	if spec.Agent.VsockPort == 0 {
 		return nil, fmt.Errorf("hcs: the agent needs a vsock port: %w", errdefs.ErrInvalidArgument)
 	}
+	// The host listens on hvsock for the agent, and for the guest's
+	// network link on a user-mode network.
+	ports := []uint32{spec.Agent.VsockPort}
+	if spec.Network.Mode == platform.NetworkUser {
+		if spec.Network.Link.VsockPort == 0 {
+			return nil, fmt.Errorf("hcs: the user-mode network needs a vsock port: %w", errdefs.ErrInvalidArgument)
+		}
+		ports = append(ports, spec.Network.Link.VsockPort)
+	}
 	dev := &Devices{
-		HvSocket: &HvSocket2{HvSocketConfig: hvSocketConfig(spec.Agent.VsockPort, h.UserSID)},
+		HvSocket: &HvSocket2{HvSocketConfig: hvSocketConfig(h.UserSID, ports...)},
 		// The Plan 9 server exists even with no shares, so that shares
 		// can be added while the machine runs.
 		Plan9: &Plan9{},
@@ -165,11 +179,10 @@ func Document(spec platform.MachineSpec, h Host) (*ComputeSystem, error) {
 			return nil, fmt.Errorf("hcs: a NAT network needs an HNS endpoint: %w", errdefs.ErrInvalidArgument)
 		}
 		dev.NetworkAdapters = map[string]NetworkAdapter{h.EndpointID: {EndpointID: h.EndpointID, MacAddress: h.MAC}}
-	case platform.NetworkUser:
-		// The guest would carry its frames to the host over hvsock, and
-		// the agent has no tap forwarder for that yet.
-		return nil, fmt.Errorf("hcs: the user-mode network is not available on Windows yet: %w; use skiff machine set --network nat", errdefs.ErrNotImplemented)
-	case "", platform.NetworkNone:
+	case "", platform.NetworkNone, platform.NetworkUser:
+		// A user-mode network has no adapter: the agent makes eth0 a TAP
+		// device whose frames it sends to the host's hvsock port, which
+		// the driver relays to the stack (RelayUserNetwork).
 	}
 	kargs, err := KernelArgs(spec, h)
 	if err != nil {
@@ -201,19 +214,19 @@ func Document(spec platform.MachineSpec, h Host) (*ComputeSystem, error) {
 }
 
 // hvSocketConfig lets SYSTEM, Administrators and the user bind the
-// agent's service, which the guest dials; nothing else is served.
-func hvSocketConfig(port uint32, userSID string) *HvSocketSystemConfig {
+// services of ports, which the guest dials (the agent's, the network
+// link's); nothing else is served.
+func hvSocketConfig(userSID string, ports ...uint32) *HvSocketSystemConfig {
 	admins := "D:P(A;;FA;;;SY)(A;;FA;;;BA)"
-	agent := admins
+	owner := admins
 	if userSID != "" {
-		agent += "(A;;FA;;;" + userSID + ")"
+		owner += "(A;;FA;;;" + userSID + ")"
 	}
-	return &HvSocketSystemConfig{
-		DefaultBindSecurityDescriptor: admins,
-		ServiceTable: map[string]HvSocketServiceConfig{
-			VsockServiceID(port): {BindSecurityDescriptor: agent},
-		},
+	table := make(map[string]HvSocketServiceConfig, len(ports))
+	for _, p := range ports {
+		table[VsockServiceID(p)] = HvSocketServiceConfig{BindSecurityDescriptor: owner}
 	}
+	return &HvSocketSystemConfig{DefaultBindSecurityDescriptor: admins, ServiceTable: table}
 }
 
 // VsockServiceID is the hvsock service GUID of vsock port port, the

@@ -59,6 +59,12 @@ func TestDocumentGolden(t *testing.T) {
 			s.CPUs, s.MemoryMiB, s.Debug = 6, 4095, true
 			s.KernelArgs = []string{"loglevel=7"}
 		}},
+		{"amd64-user-network", func(s *platform.MachineSpec, h *Host) {
+			// As host/machine gives it on Windows; Resolve adds the port.
+			s.Network = platform.UserNetwork(goldenDir)
+			s.Network.Link.Stream = goldenDir + `\net.sock`
+			h.EndpointID, h.MAC = "", ""
+		}},
 		{"amd64-no-network-no-disk", func(s *platform.MachineSpec, h *Host) {
 			s.Network, s.Disk = platform.Network{}, platform.Disk{}
 			h.EndpointID, h.MAC, h.UserSID = "", "", ""
@@ -144,6 +150,11 @@ func TestDocumentRefuses(t *testing.T) {
 	virtiofs.Shares = []platform.Share{{HostPath: `C:\x`, Tag: "x", GuestPath: "/mnt/c/x", Type: platform.ShareVirtiofs}}
 	if _, err := Document(Resolve(virtiofs), goldenHost()); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("virtiofs share: %v, want invalid argument", err)
+	}
+	user := goldenSpec()
+	user.Network = platform.UserNetwork(goldenDir)
+	if _, err := Document(user, goldenHost()); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("user network without a vsock port: %v, want invalid argument", err)
 	}
 	noEndpoint := goldenHost()
 	noEndpoint.EndpointID = ""

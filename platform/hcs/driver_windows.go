@@ -66,8 +66,9 @@ func systemID(spec platform.MachineSpec) string {
 }
 
 // Start creates the data disk on first start and the machine's network
-// endpoint, creates and starts the VM, and listens for the agent on the
-// VM's hvsock before the guest can dial. The agent is not waited for.
+// endpoint, creates and starts the VM, and listens for the agent (and on
+// the user-mode network, the guest's network link) on the VM's hvsock
+// before the guest can dial. The agent is not waited for.
 func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.Machine, err error) {
 	if err := loadAPI(); err != nil {
 		return nil, err
@@ -140,6 +141,21 @@ func (Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platform.
 		return nil, fmt.Errorf("hcs: listen for the agent on hvsock port %d of VM %s: %w; %s", m.spec.Agent.VsockPort, vmID, err, adminAdvice)
 	}
 	go m.acceptLoop()
+	if m.spec.Network.Mode == platform.NetworkUser {
+		// Listening before the VM starts, as for the agent: the guest
+		// dials as soon as it has made eth0.
+		port := m.spec.Network.Link.VsockPort
+		if m.netLink, err = winio.ListenHvsock(&winio.HvsockAddr{VMID: vmID, ServiceID: winio.VsockServiceID(port)}); err != nil {
+			return nil, fmt.Errorf("hcs: listen for the guest's network on hvsock port %d of VM %s: %w; %s", port, vmID, err, adminAdvice)
+		}
+		m.relayed = make(chan struct{})
+		go func() {
+			defer close(m.relayed)
+			if err := RelayUserNetwork(m.netLink, m.spec.Network.Link.Stream); err != nil {
+				log.Printf("skiff: machine %q: %v", m.spec.Name, err)
+			}
+		}()
+	}
 	if f, err := os.OpenFile(spec.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
 		fmt.Fprintf(f, "%s skiff: booting machine %q (Hyper-V, VM %s)\n", time.Now().UTC().Format(time.RFC3339), spec.Name, vmID)
 		f.Close()
@@ -208,6 +224,10 @@ type machine struct {
 	forget   func()
 	agent    *winio.HvsockListener
 	endpoint *hcn.HostComputeEndpoint
+	// netLink is where the guest's user-mode network links arrive, and
+	// relayed closes when their relay has ended; nil without one.
+	netLink *winio.HvsockListener
+	relayed chan struct{}
 
 	stopConsole chan struct{}
 
@@ -288,7 +308,8 @@ func (m *machine) shutDown(ctx context.Context) error {
 }
 
 // release terminates the VM unless it has exited, closes its handle and
-// listener, and removes its endpoint. Later calls do nothing.
+// listeners, ends the network relay, and removes its endpoint. Later
+// calls do nothing.
 func (m *machine) release(ctx context.Context, failedStart bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -318,6 +339,10 @@ func (m *machine) release(ctx context.Context, failedStart bool) error {
 	close(m.stopConsole)
 	if m.agent != nil {
 		_ = m.agent.Close()
+	}
+	if m.netLink != nil {
+		_ = m.netLink.Close()
+		<-m.relayed
 	}
 	errs = append(errs, removeEndpoint(m.endpoint))
 	return errors.Join(errs...)
