@@ -129,6 +129,9 @@ func (s *Stack) acceptStreams(ctx context.Context) {
 		}
 		s.wg.Go(func() {
 			defer c.Close()
+			// The switch reads the link until it fails, whatever ctx
+			// says: Close ends it by closing the link.
+			defer context.AfterFunc(ctx, func() { _ = c.Close() })()
 			if err := s.vn.AcceptQemu(ctx, c); err != nil && ctx.Err() == nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				log.Printf("skiff: user-mode network: %v", err)
 			}
