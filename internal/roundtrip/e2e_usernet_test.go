@@ -3,6 +3,7 @@
 package roundtrip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -74,9 +75,22 @@ func TestUserNetworkFrameLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	big := make([]byte, 32<<20)
+	for i := range big {
+		big[i] = byte(i * 7 / 5)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "hello from the host's loopback")
-	}), ReadHeaderTimeout: 10 * time.Second}
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(big) })
+	mux.HandleFunc("/upload", func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil || !bytes.Equal(b, big) {
+			http.Error(w, "upload differs", http.StatusBadRequest)
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(hostLn) }()
 	defer srv.Close()
 	port := hostLn.Addr().(*net.TCPAddr).Port
@@ -148,6 +162,33 @@ func TestUserNetworkFrameLink(t *testing.T) {
 		}
 	}
 	check("first link")
+
+	// 32 MiB each way: full-sized frames, back to back, checked byte for
+	// byte.
+	base := "http://" + net.JoinHostPort(boot.HostLoopback.String(), strconv.Itoa(port))
+	began := time.Now()
+	resp, err := client.Get(base + "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(body, big) {
+		t.Fatalf("GET /big: %d bytes (%v), not the %d the host sent", len(body), err, len(big))
+	}
+	down := time.Since(began)
+	began = time.Now()
+	resp, err = client.Post(base+"/upload", "application/octet-stream", bytes.NewReader(big))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /upload: %s", resp.Status)
+	}
+	up := time.Since(began)
+	mib := float64(len(big)) / (1 << 20)
+	t.Logf("32 MiB through the frame link: host to machine %.0f MiB/s, machine to host %.0f MiB/s", mib/down.Seconds(), mib/up.Seconds())
 	sent := stack.BytesSent()
 
 	// The relay goes away (its links with it) and comes back, as when the
