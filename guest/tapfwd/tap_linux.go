@@ -7,12 +7,10 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
-// OpenTAP makes the TAP device name (IFF_TAP|IFF_NO_PI: each read and
-// write is one bare Ethernet frame) in the calling thread's network
-// namespace and returns its file, whose reads and writes go through the
-// runtime's poller. The device lives while the file is open: closing it
-// removes the interface.
-func OpenTAP(name string) (*os.File, error) {
+// openTAP asks netlink's Tuntap for the device: it opens /dev/net/tun,
+// sets the interface, and only then makes the descriptor non-blocking
+// (the order epoll needs for a TUN file).
+func openTAP(name string) (*os.File, error) {
 	tap := &netlink.Tuntap{
 		LinkAttrs:  netlink.LinkAttrs{Name: name},
 		Mode:       netlink.TUNTAP_MODE_TAP,
