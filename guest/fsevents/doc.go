@@ -58,7 +58,7 @@
 // not replayed; the host may report one write twice (as it began, then
 // the rest), and both are left out. The guest says nothing of a create
 // until the first write is done, and the host reports a create 5 ms
-// after it, so a report of a file the guest said nothing of waits 20 ms
+// after it, so the files a batch reports written or made wait 20 ms
 // more, once per batch, for the guest's word. So a container's
 // create-and-write, or rewrite, of a file (a rename of it into place
 // too: the inode is the same) is heard once; a host write after it

@@ -23,11 +23,11 @@ type Kernel struct {
 
 var _ Replayer = (*Kernel)(nil)
 
-// ownGrace is how long a write the host reports, of which the guest has
-// told nothing yet, waits for the guest's own word: a container that
+// ownGrace is how long the writes a batch reports wait for the guest's
+// own word, when the guest's writes are heard of: a container that
 // creates a file and writes it a moment later (more than the host's
-// 5 ms window) has the host report the create before the write, whose
-// fanotify event comes only once the write is done.
+// 5 ms window) has the host report the create before the write, and
+// fanotify tells of the write only once it is done.
 const ownGrace = 20 * time.Millisecond
 
 // Replay replays a batch. A path that is gone by now is its folder's
@@ -56,7 +56,7 @@ func (k *Kernel) Replay(events []Event, rescan []string) {
 			k.Log.Debug("replay a file event", "path", p, "err", err)
 		}
 	}
-	var later []string // files written, of which the guest said nothing yet
+	var later []string // files written or made, looked at after ownGrace
 	for _, ev := range events {
 		switch ev.Change {
 		case apiv1.FileChange_FILE_CHANGE_GONE:
@@ -68,23 +68,20 @@ func (k *Kernel) Replay(events []Event, rescan []string) {
 				continue
 			}
 			signalled[ev.Path] = true
-			st, err := fresh(ev.Path)
-			switch {
-			case err != nil:
-				done(ev.Path, err)
-			case k.Own != nil && k.Own.Own(&st):
-				own++
-			case k.Own != nil && st.Mode&unix.S_IFMT == unix.S_IFREG:
+			if k.Own != nil && !ev.Dir {
 				later = append(later, ev.Path)
-			default:
-				done(ev.Path, rewrite(ev.Path, st))
+				continue
 			}
+			st, err := fresh(ev.Path)
+			if err == nil {
+				err = rewrite(ev.Path, st)
+			}
+			done(ev.Path, err)
 		}
 	}
 	if len(later) > 0 {
 		time.Sleep(ownGrace)
 		for _, p := range later {
-			// Read again: the time set back must be the one it has now.
 			st, err := fresh(p)
 			switch {
 			case err != nil:
