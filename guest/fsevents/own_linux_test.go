@@ -264,8 +264,9 @@ func TestKernelLeavesOutTheGuestsOwnWrites(t *testing.T) {
 	// waits 5 ms; the container took longer): its watchers hear of it
 	// at the close, once.
 	h := filepath.Join(dir, "h")
-	wait := createElsewhere(t, h, "late", ownGrace/4)
-	k.Replay([]Event{{Path: h, Change: apiv1.FileChange_FILE_CHANGE_CONTENT}}, nil)
+	wait := createElsewhere(t, h, "late", 5*time.Millisecond)
+	late := &Kernel{Log: k.Log, Own: o, grace: 2 * time.Second}
+	late.Replay([]Event{{Path: h, Change: apiv1.FileChange_FILE_CHANGE_CONTENT}}, nil)
 	wait()
 	got := masks(read(), "h")
 	closes := 0
