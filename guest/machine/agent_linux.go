@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"path/filepath"
 	"sync"
 	"time"
@@ -27,8 +28,8 @@ import (
 // agentRoot is the agent's state directory: the data disk's mount point.
 const agentRoot = "/var/lib/skiff"
 
-// emulatorDir is where the guest image has qemu-user-static's
-// interpreters for other architectures (vmimage puts them there).
+// emulatorDir is where a guest image that does not pack them
+// (emulation.PackedDir) has qemu-user-static's interpreters.
 const emulatorDir = "/usr/bin"
 
 // Run is the machine's agent process, started by Init. It returns when
@@ -131,7 +132,16 @@ func Run(ctx context.Context) error {
 	} else {
 		go dsock.serve()
 	}
-	emu := &emulation.Options{QEMUDirs: []string{emulatorDir}, RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing,
+	// The image's interpreters go to the data disk, once per image, and
+	// leave the memory the initramfs unpacked them into.
+	qemuDirs := []string{emulatorDir}
+	if dir, err := emulation.Unpack(emulation.PackedDir, filepath.Join(agentRoot, "emulation")); err != nil {
+		log.Error("unpack the emulators", "err", err)
+	} else if dir != "" {
+		qemuDirs = append([]string{dir}, qemuDirs...)
+	}
+	log.Debug("emulators unpacked", "uptime", uptime().Round(time.Millisecond))
+	emu := &emulation.Options{QEMUDirs: qemuDirs, RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing,
 		MissingHint: emulation.MachineHint}
 	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true,
 		Publisher: pub, Emulation: emu, HostLoopback: cfg.HostLoopback})
@@ -149,6 +159,10 @@ func Run(ctx context.Context) error {
 	phases.ready = uptime()
 	fmt.Fprintf(os.Stderr, "skiff-agent: boot phases: %s\n", phases)
 	fmt.Fprintf(os.Stderr, "skiff-agent: ready (%.3fs after boot)\n", phases.ready.Seconds())
+	// What the boot allocated and dropped goes back to the guest's kernel
+	// now rather than at the runtime's own pace, so free page reporting
+	// can hand it to the host while the machine idles.
+	go debug.FreeOSMemory()
 	go connectLoop(ctx, cfg.Agent, lis, link, log)
 
 	select {

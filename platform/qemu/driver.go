@@ -131,12 +131,15 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 	if err := VerifyImage(spec.Kernel, spec.Initrd); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create machine directory: %w", err)
+	}
+	if spec.Initrd, err = stageInitrd(spec.Initrd, spec.Dir); err != nil {
+		return nil, err
+	}
 	cmd, err := Build(spec, h)
 	if err != nil {
 		return nil, err
-	}
-	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create machine directory: %w", err)
 	}
 	if spec.Disk.Path != "" {
 		if err := spec.Disk.EnsureRaw(); err != nil {
@@ -211,6 +214,9 @@ func (m *machine) timeBoot(launched time.Time, offset int64) {
 		if !ok {
 			continue
 		}
+		if err := releaseInitrd(m.spec.Initrd); err != nil {
+			log.Printf("skiff: machine %q: %v", m.spec.Name, err)
+		}
 		line := hostPhases(seen.Sub(launched), up)
 		if f, err := os.OpenFile(m.spec.Log, os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
 			fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
@@ -279,6 +285,9 @@ func (m *machine) watch() {
 	}
 	for _, h := range m.helpers {
 		h.kill()
+	}
+	if err := os.Remove(m.spec.Initrd); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Printf("skiff: remove %s: %v", m.spec.Initrd, err)
 	}
 	close(m.done)
 }

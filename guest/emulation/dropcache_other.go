@@ -1,0 +1,7 @@
+//go:build !linux
+
+package emulation
+
+import "os"
+
+func dropCache(*os.File) {}
