@@ -47,7 +47,7 @@ func emulatorEntries(ctx context.Context, cache, arch, work string) ([]cpio.Entr
 	if err != nil {
 		return nil, err
 	}
-	defer enc.Close()
+	defer func() { _ = enc.Close() }()
 	dir := emulation.PackedDir[1:]
 	var entries []cpio.Entry
 	id := sha256.New()
