@@ -92,16 +92,25 @@ func freePorts(t *testing.T, n int) int {
 }
 
 // httpGet fetches url and returns its body, trimmed.
+// A container counts as running once its process starts, before its
+// server listens: a GET right after a start or restart is retried while
+// the connection fails, for up to 20 s.
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
 	c := http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return strings.TrimSpace(string(body))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(body))
 }
 
 // TestComposeVerbs runs compose's commands on a running project and
