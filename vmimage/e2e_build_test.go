@@ -5,11 +5,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/skiffrun/skiff/internal/e2eneed"
 )
 
 // TestBuildIsReproducible builds the amd64 image twice from the same
@@ -57,14 +58,5 @@ func TestBuildIsReproducible(t *testing.T) {
 	}
 }
 
-// unmet fails t for a missing prerequisite, so that a run that cannot
-// test does not pass; only SKIFF_E2E_SKIP=<reason>, set on purpose,
-// skips it instead.
-func unmet(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if reason := os.Getenv("SKIFF_E2E_SKIP"); reason != "" {
-		t.Skipf("%s; skipped: SKIFF_E2E_SKIP=%s", msg, reason)
-	}
-	t.Fatalf("%s (or set SKIFF_E2E_SKIP=<reason> to skip)", msg)
-}
+// unmet fails t for a missing prerequisite (see e2eneed).
+var unmet = e2eneed.Unmet

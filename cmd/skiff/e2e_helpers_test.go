@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/skiffrun/skiff/internal/e2eneed"
 )
 
 // The end-to-end tests run the built skiff and skiff-agent (make e2e sets
@@ -244,14 +246,5 @@ func eventually(t *testing.T, d time.Duration, what string, f func() bool) {
 
 const busybox = "localhost/busybox:latest"
 
-// unmet fails t for a missing prerequisite, so that a run that cannot
-// test does not pass; only SKIFF_E2E_SKIP=<reason>, set on purpose,
-// skips it instead.
-func unmet(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if reason := os.Getenv("SKIFF_E2E_SKIP"); reason != "" {
-		t.Skipf("%s; skipped: SKIFF_E2E_SKIP=%s", msg, reason)
-	}
-	t.Fatalf("%s (or set SKIFF_E2E_SKIP=<reason> to skip)", msg)
-}
+// unmet fails t for a missing prerequisite (see e2eneed).
+var unmet = e2eneed.Unmet

@@ -25,6 +25,7 @@ import (
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/api/wire"
+	"github.com/skiffrun/skiff/internal/e2eneed"
 )
 
 // TestMachineBootsAndRunsContainers boots the built vmimage under QEMU
@@ -415,14 +416,5 @@ func runContainer(ctx context.Context, t *testing.T, c *grpc.ClientConn, args ..
 	}
 }
 
-// unmet fails t for a missing prerequisite, so that a run that cannot
-// test does not pass; only SKIFF_E2E_SKIP=<reason>, set on purpose,
-// skips it instead.
-func unmet(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if reason := os.Getenv("SKIFF_E2E_SKIP"); reason != "" {
-		t.Skipf("%s; skipped: SKIFF_E2E_SKIP=%s", msg, reason)
-	}
-	t.Fatalf("%s (or set SKIFF_E2E_SKIP=<reason> to skip)", msg)
-}
+// unmet fails t for a missing prerequisite (see e2eneed).
+var unmet = e2eneed.Unmet

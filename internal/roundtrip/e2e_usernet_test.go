@@ -24,6 +24,7 @@ import (
 	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/guest/tapfwd"
 	"github.com/skiffrun/skiff/host/usernet"
+	"github.com/skiffrun/skiff/internal/e2eneed"
 	"github.com/skiffrun/skiff/platform"
 	"github.com/skiffrun/skiff/platform/hcs"
 )
@@ -266,13 +267,5 @@ func fmtArgs(args []string) string {
 	return s
 }
 
-// unmet fails a test whose needs this host does not meet, unless
-// SKIFF_E2E_SKIP gives a reason to skip it.
-func unmet(t *testing.T, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if reason := os.Getenv("SKIFF_E2E_SKIP"); reason != "" {
-		t.Skipf("%s; skipped: SKIFF_E2E_SKIP=%s", msg, reason)
-	}
-	t.Fatalf("%s (or set SKIFF_E2E_SKIP=<reason> to skip)", msg)
-}
+// unmet fails t for a missing prerequisite (see e2eneed).
+var unmet = e2eneed.Unmet
