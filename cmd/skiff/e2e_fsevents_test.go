@@ -45,10 +45,9 @@ type inotifyWatch struct {
 	seen  int // lines already looked at
 }
 
-func followLogs(t *testing.T, name string) *inotifyWatch {
+// followLogs starts cmd, a skiff logs -f, and follows its output.
+func followLogs(t *testing.T, cmd *exec.Cmd) *inotifyWatch {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "skiff"), "logs", "-f", name)
-	cmd.Env = env()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -141,37 +140,49 @@ func agentMemory(t *testing.T) int64 {
 	return 0
 }
 
-// TestFileEvents shows a container's inotify watcher (inotifyd's output) on a bind-mounted
-// folder hearing of each change made on the host (create, write, rename,
-// remove) within a second, and of nothing twice; and a storm of 10,000
-// files made at once neither holding up the agent nor growing its memory
-// past agentMemoryGrowth.
-func TestFileEvents(t *testing.T) {
-	dir := t.TempDir()
-	name := "fsevents"
-	cleanup(t, name)
+// fileEventsRig is how the file-event checks reach skiff and the host:
+// as root, or as an ordinary user whose QEMU shares folders over 9p.
+type fileEventsRig struct {
+	// skiff is a skiff command, not started.
+	skiff func(args ...string) *exec.Cmd
+	// must runs skiff and fails the test unless it exits 0.
+	must func(args ...string) string
+	// asOwner makes a change on the host as the shared folder's owner
+	// would (an editor of the user's).
+	asOwner func(change func() error) error
+	// dir makes a folder the machine shares, for the watcher program.
+	dir func() string
+}
+
+// hostChangesHeardOnce runs a container (named name) whose inotify
+// watcher watches dir, bind-mounted at /work, and checks that it hears
+// of each change made on the host (create, write, rename, remove) within
+// eventDeadline, and of nothing twice. It returns the watcher, with
+// every line so far looked at.
+func hostChangesHeardOnce(t *testing.T, rig fileEventsRig, dir, name string) *inotifyWatch {
+	t.Helper()
 	// The bundled busybox has no inotifyd: a static program that prints
 	// what it would is bind-mounted in.
-	tools := t.TempDir()
+	tools := rig.dir()
 	build := exec.Command("go", "build", "-o", filepath.Join(tools, "inotifywatch"), "./testdata/inotifywatch")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build the watcher: %v: %s", err, out)
 	}
-	must(t, "run", "-d", "--name", name, "-v", dir+":/work", "-v", tools+":/tools:ro", busybox, "/tools/inotifywatch", "/work")
-	w := followLogs(t, name)
+	rig.must("run", "-d", "--name", name, "-v", dir+":/work", "-v", tools+":/tools:ro", busybox, "/tools/inotifywatch", "/work")
+	w := followLogs(t, rig.skiff("logs", "-f", name))
 
 	// The watch is in place once a probe is heard of: the host daemon
 	// learns of the bind when the container starts.
 	probe := filepath.Join(dir, "probe")
 	eventually(t, time.Minute, "the watcher to hear of a probe file", func() bool {
-		if err := os.WriteFile(probe, []byte("p"), 0o644); err != nil {
+		if err := rig.asOwner(func() error { return os.WriteFile(probe, []byte("p"), 0o644) }); err != nil {
 			t.Fatal(err)
 		}
 		_, ok := w.next(500*time.Millisecond, func(l string) bool { return names(l, "probe") })
 		return ok
 	})
-	if err := os.Remove(probe); err != nil {
+	if err := rig.asOwner(func() error { return os.Remove(probe) }); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
@@ -198,7 +209,7 @@ func TestFileEvents(t *testing.T) {
 	}
 	for _, st := range steps {
 		start := time.Now()
-		if err := st.change(); err != nil {
+		if err := rig.asOwner(st.change); err != nil {
 			t.Fatalf("%s on the host: %v", st.what, err)
 		}
 		l, ok := w.next(eventDeadline, st.heard)
@@ -218,6 +229,28 @@ func TestFileEvents(t *testing.T) {
 		}
 		w.skipAll()
 	}
+	return w
+}
+
+// TestFileEvents shows a container's inotify watcher (inotifyd's output) on a bind-mounted
+// folder hearing of each change made on the host (create, write, rename,
+// remove) within a second, and of nothing twice; and a storm of 10,000
+// files made at once neither holding up the agent nor growing its memory
+// past agentMemoryGrowth.
+func TestFileEvents(t *testing.T) {
+	dir := t.TempDir()
+	name := "fsevents"
+	cleanup(t, name)
+	w := hostChangesHeardOnce(t, fileEventsRig{
+		skiff: func(args ...string) *exec.Cmd {
+			cmd := exec.Command(filepath.Join(binDir, "skiff"), args...)
+			cmd.Env = env()
+			return cmd
+		},
+		must:    func(args ...string) string { return must(t, args...) },
+		asOwner: func(change func() error) error { return change() },
+		dir:     t.TempDir,
+	}, dir, name)
 	// Containers' own writes to the bind mount, the watcher's and
 	// another's: the guest's kernel tells the watcher, and the host's
 	// report of the same write, back through the share, is not replayed

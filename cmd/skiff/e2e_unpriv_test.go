@@ -30,47 +30,8 @@ const helperFailWithin = 30 * time.Second
 // writes the user's 0600 file, and a QEMU that fails at start (a bad
 // binary, a share QEMU cannot open) is reported at once in its own words.
 func TestMachineUnprivileged(t *testing.T) {
-	needMachine(t)
-	u := newUser(t)
-	root := u.dir(t, "root", 0o755)
-	bin := u.binCopy(t, root)
-	home := u.dir(t, filepath.Join(root, "home"), 0o755)
-	tmp := u.dir(t, filepath.Join(root, "tmp"), 0o755)
-	skiffHome := u.dir(t, filepath.Join(root, "skiff"), 0o700)
-	u.env = []string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + home, "TMPDIR=" + tmp, "USER=" + u.name,
-		"SKIFF_HOME=" + skiffHome, "SKIFF_DRIVER=qemu",
-	}
-	run := func(timeout time.Duration, extra []string, args ...string) result {
-		t.Helper()
-		return u.run(t, bin, timeout, extra, args...)
-	}
-	vm := func(args ...string) result {
-		t.Helper()
-		return run(5*time.Minute, nil, args...)
-	}
-	t.Cleanup(func() {
-		if r := vm("machine", "stop"); r.code != 0 {
-			t.Errorf("machine stop: %s", r)
-		}
-		if t.Failed() {
-			for _, f := range []string{"console.log", "qemu.log", "daemon.log"} {
-				if data, err := os.ReadFile(filepath.Join(skiffHome, "machines", "default", f)); err == nil {
-					t.Logf("%s:\n%s", f, lastLines(string(data), 30))
-				}
-			}
-		}
-		noProcessesOf(t, skiffHome)
-	})
-
-	start := time.Now()
-	if r := vm("machine", "start", "--memory", "1g"); r.code != 0 || !strings.Contains(r.stderr, "ready in") {
-		t.Fatalf("machine start as %s (uid %d): %s", u.name, u.uid, r)
-	}
-	t.Logf("machine start as uid %d took %v", u.uid, time.Since(start).Round(time.Millisecond))
-	if r := vm("machine", "status", "--format", "{{.State}}"); strings.TrimSpace(r.stdout) != "running" {
-		t.Fatalf("status: %s", r)
-	}
+	m := startUnprivileged(t)
+	u, root, home, skiffHome, run, vm := m.user, m.root, m.home, m.skiffHome, m.run(t), m.vm(t)
 	if pid := qemuPID(t, skiffHome); procUID(t, pid) != u.uid {
 		t.Errorf("QEMU (pid %d) runs as uid %d, not as the user %d", pid, procUID(t, pid), u.uid)
 	}
@@ -168,6 +129,71 @@ func TestMachineUnprivileged(t *testing.T) {
 			t.Errorf("the failed QEMU was reported after %v", took)
 		}
 	})
+}
+
+// unprivMachine is a QEMU machine an ordinary user started, with skiff
+// and the guest image copied where the user can read them.
+type unprivMachine struct {
+	user                       *testUser
+	root, bin, home, skiffHome string
+}
+
+// run runs the user's skiff, with extra in its environment.
+func (m *unprivMachine) run(t *testing.T) func(timeout time.Duration, extra []string, args ...string) result {
+	return func(timeout time.Duration, extra []string, args ...string) result {
+		t.Helper()
+		return m.user.run(t, m.bin, timeout, extra, args...)
+	}
+}
+
+// startUnprivileged makes a user and starts the machine as that user;
+// the machine is stopped, and nothing of it left, when the test ends.
+func startUnprivileged(t *testing.T) *unprivMachine {
+	t.Helper()
+	needMachine(t)
+	u := newUser(t)
+	m := &unprivMachine{user: u}
+	m.root = u.dir(t, "root", 0o755)
+	m.bin = u.binCopy(t, m.root)
+	m.home = u.dir(t, filepath.Join(m.root, "home"), 0o755)
+	tmp := u.dir(t, filepath.Join(m.root, "tmp"), 0o755)
+	m.skiffHome = u.dir(t, filepath.Join(m.root, "skiff"), 0o700)
+	u.env = []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + m.home, "TMPDIR=" + tmp, "USER=" + u.name,
+		"SKIFF_HOME=" + m.skiffHome, "SKIFF_DRIVER=qemu",
+	}
+	vm := m.vm(t)
+	t.Cleanup(func() {
+		if r := vm("machine", "stop"); r.code != 0 {
+			t.Errorf("machine stop: %s", r)
+		}
+		if t.Failed() {
+			for _, f := range []string{"console.log", "qemu.log", "daemon.log"} {
+				if data, err := os.ReadFile(filepath.Join(m.skiffHome, "machines", "default", f)); err == nil {
+					t.Logf("%s:\n%s", f, lastLines(string(data), 30))
+				}
+			}
+		}
+		noProcessesOf(t, m.skiffHome)
+	})
+	start := time.Now()
+	if r := vm("machine", "start", "--memory", "1g"); r.code != 0 || !strings.Contains(r.stderr, "ready in") {
+		t.Fatalf("machine start as %s (uid %d): %s", u.name, u.uid, r)
+	}
+	t.Logf("machine start as uid %d took %v", u.uid, time.Since(start).Round(time.Millisecond))
+	if r := vm("machine", "status", "--format", "{{.State}}"); strings.TrimSpace(r.stdout) != "running" {
+		t.Fatalf("status: %s", r)
+	}
+	return m
+}
+
+// vm runs the user's skiff with a timeout a machine start needs.
+func (m *unprivMachine) vm(t *testing.T) func(args ...string) result {
+	run := m.run(t)
+	return func(args ...string) result {
+		t.Helper()
+		return run(5*time.Minute, nil, args...)
+	}
 }
 
 // TestMachineVirtiofsdFails starts a machine as root with a virtiofsd
@@ -322,10 +348,7 @@ func (u *testUser) run(t *testing.T, bin string, timeout time.Duration, extra []
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "skiff"), args...)
-	cmd.Env = append(append([]string{}, u.env...), extra...)
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+	cmd := u.command(ctx, bin, extra, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -336,6 +359,16 @@ func (u *testUser) run(t *testing.T, bin string, timeout time.Duration, extra []
 		t.Fatalf("skiff %v as %s: %v", args, u.name, err)
 	}
 	return result{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// command is bin's skiff as the user, in the user's environment plus
+// extra, not started.
+func (u *testUser) command(ctx context.Context, bin string, extra []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(bin, "skiff"), args...)
+	cmd.Env = append(append([]string{}, u.env...), extra...)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+	return cmd
 }
 
 func owner(t *testing.T, path string) (uid, gid int) {
