@@ -19,6 +19,10 @@ const (
 	MaxPending = 4096
 	// maxSent is how many paths' last-sent states the echo filter keeps.
 	maxSent = 8192
+	// replayWithin is how long after a path was sent an mtime cut to
+	// the second is taken for the replay's (see wholeSecondEcho); the
+	// agent replays a batch within milliseconds.
+	replayWithin = 10 * time.Second
 )
 
 // Change is what became of a path.
@@ -89,6 +93,19 @@ type state struct {
 	ino    uint64
 }
 
+// wholeSecond is st with its mtime cut to the second, as a guest kernel
+// whose file system keeps whole seconds (9p's) sets it.
+func (st state) wholeSecond() state {
+	st.mtime -= (st.mtime%1e9 + 1e9) % 1e9
+	return st
+}
+
+// sentState is a path's state when it was last sent, and when that was.
+type sentState struct {
+	state
+	at time.Time
+}
+
 func lstat(p string) state {
 	fi, err := os.Lstat(p)
 	if err != nil {
@@ -109,14 +126,17 @@ type entry struct {
 type pending struct {
 	window time.Duration
 	stat   func(string) state
-	paths  map[string]*entry
-	order  []string // paths in the order first seen, for fair batches
-	rescan map[string]bool
-	sent   map[string]state
+	// setMtime sets a path's mtime (ns since the epoch) back after a
+	// replay cut it to the second.
+	setMtime func(p string, mtime int64) error
+	paths    map[string]*entry
+	order    []string // paths in the order first seen, for fair batches
+	rescan   map[string]bool
+	sent     map[string]sentState
 }
 
 func newPending(window time.Duration, stat func(string) state) *pending {
-	return &pending{window: window, stat: stat, paths: map[string]*entry{}, rescan: map[string]bool{}, sent: map[string]state{}}
+	return &pending{window: window, stat: stat, paths: map[string]*entry{}, rescan: map[string]bool{}, sent: map[string]sentState{}, setMtime: setMtime}
 }
 
 // add records o on path p, under root. When MaxPending paths already
@@ -183,7 +203,7 @@ func (q *pending) take(now time.Time, max int) Batch {
 	for r := range q.rescan {
 		b.Rescan = append(b.Rescan, r)
 		// The agent touches the root to signal it: that comes back.
-		q.remember(r, q.stat(r))
+		q.remember(r, q.stat(r), now)
 	}
 	clear(q.rescan)
 	n := 0
@@ -198,7 +218,7 @@ func (q *pending) take(now time.Time, max int) Batch {
 		}
 		n++
 		delete(q.paths, p)
-		if ev, ok := q.event(p, e); ok {
+		if ev, ok := q.event(p, e, now); ok {
 			b.Events = append(b.Events, ev)
 		}
 	}
@@ -207,10 +227,13 @@ func (q *pending) take(now time.Time, max int) Batch {
 }
 
 // event makes the event of path p, or reports false for an echo.
-func (q *pending) event(p string, e *entry) (Event, bool) {
+func (q *pending) event(p string, e *entry, now time.Time) (Event, bool) {
 	st := q.stat(p)
 	last, had := q.sent[p]
-	if had && last == st {
+	if had && last.state == st {
+		return Event{}, false
+	}
+	if had && q.wholeSecondEcho(p, last, st, now) {
 		return Event{}, false
 	}
 	if !had && !st.exists && e.ops&(opCreate|opWrite|opChmod) != 0 && e.ops&(opRemove|opRename) == 0 {
@@ -218,7 +241,7 @@ func (q *pending) event(p string, e *entry) (Event, bool) {
 		// parent changed, and says so itself.
 		return Event{}, false
 	}
-	q.remember(p, st)
+	q.remember(p, st, now)
 	ev := Event{Path: p, Seen: e.seen, Dir: st.dir}
 	switch {
 	case !st.exists:
@@ -226,7 +249,7 @@ func (q *pending) event(p string, e *entry) (Event, bool) {
 		// The agent signals the parent for a path that is gone: that
 		// comes back too.
 		if parent := filepath.Dir(p); parent != p {
-			q.remember(parent, q.stat(parent))
+			q.remember(parent, q.stat(parent), now)
 		}
 	case e.ops&(opCreate|opWrite|opRename|opRemove) != 0,
 		had && (last.size != st.size || last.mtime != st.mtime || last.ino != st.ino):
@@ -237,14 +260,46 @@ func (q *pending) event(p string, e *entry) (Event, bool) {
 	return ev, true
 }
 
-// remember records st as p's last-sent state, forgetting an arbitrary
-// other path's when the filter is full.
-func (q *pending) remember(p string, st state) {
+// wholeSecondEcho reports whether st, p's state now, is the agent's
+// replay of last, its state when sent, through a share whose guest
+// file system keeps times to the second: the guest's 9p (Linux 6.1's
+// sets no time granularity, so the kernel cuts every time set through
+// it to the second) turns the replay's "mtime to the value it has" into
+// that value without its fraction, which the host then has. Left so,
+// the host would send the change as new, the agent replay it once more,
+// and the file would look older than it is (to make, to an editor). So
+// the mtime is set back, and the change is the echo it is. A host write
+// landing between the look and the setting back (microseconds) is the
+// one race, as on the guest's side; an mtime set to exactly that second
+// on the host, with nothing else changed, long after the path was sent
+// is the host's own.
+func (q *pending) wholeSecondEcho(p string, last sentState, st state, now time.Time) bool {
+	if !st.exists || last.state.wholeSecond() != st || now.Sub(last.at) > replayWithin {
+		return false
+	}
+	// Failing (the file made read-only since), the cut time stays: it
+	// is still the echo.
+	_ = q.setMtime(p, last.mtime)
+	return true
+}
+
+// setMtime sets p's mtime, leaving its atime. A link is left alone:
+// os.Chtimes would set its target's.
+func setMtime(p string, mtime int64) error {
+	if fi, err := os.Lstat(p); err != nil || fi.Mode()&fs.ModeSymlink != 0 {
+		return err
+	}
+	return os.Chtimes(p, time.Time{}, time.Unix(0, mtime))
+}
+
+// remember records st as p's last-sent state, at now, forgetting an
+// arbitrary other path's when the filter is full.
+func (q *pending) remember(p string, st state, now time.Time) {
 	if _, ok := q.sent[p]; !ok && len(q.sent) >= maxSent {
 		for k := range q.sent {
 			delete(q.sent, k)
 			break
 		}
 	}
-	q.sent[p] = st
+	q.sent[p] = sentState{state: st, at: now}
 }

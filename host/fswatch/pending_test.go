@@ -59,7 +59,7 @@ func TestPendingChanges(t *testing.T) {
 			fs := fakeFS{"/r/a": tc.now}
 			q := newPending(time.Millisecond, fs.stat)
 			if tc.had != nil {
-				q.sent["/r/a"] = *tc.had
+				q.sent["/r/a"] = sentState{state: *tc.had, at: t0}
 			}
 			q.add("/r/a", "/r", tc.ops, t0)
 			b := q.take(t0.Add(time.Second), maxBatch)
@@ -149,5 +149,40 @@ func TestPendingBoundsTheEchoFilter(t *testing.T) {
 	}
 	if len(q.sent) > maxSent {
 		t.Fatalf("the echo filter holds %d paths, more than %d", len(q.sent), maxSent)
+	}
+}
+
+func TestPendingTakesAWholeSecondMtimeLongAfterForTheHosts(t *testing.T) {
+	t0 := time.Unix(100, 0)
+	sent := state{exists: true, size: 1, mtime: 7_250_000_000}
+	for _, tc := range []struct {
+		name    string
+		after   time.Duration
+		setBack bool
+	}{
+		{"the replay's, just after", 10 * time.Millisecond, true},
+		{"the host's, long after", replayWithin + time.Second, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := fakeFS{"/r/a": {exists: true, size: 1, mtime: 7_000_000_000}}
+			q := newPending(time.Millisecond, fs.stat)
+			var set []int64
+			q.setMtime = func(p string, mtime int64) error {
+				set = append(set, mtime)
+				return nil
+			}
+			q.sent["/r/a"] = sentState{state: sent, at: t0}
+			q.add("/r/a", "/r", opChmod, t0.Add(tc.after))
+			b := q.take(t0.Add(tc.after+time.Millisecond), maxBatch)
+			if tc.setBack {
+				if len(b.Events) != 0 || len(set) != 1 || set[0] != sent.mtime {
+					t.Fatalf("events %+v, mtimes set %v: want none sent and the mtime set back to %d", b.Events, set, sent.mtime)
+				}
+				return
+			}
+			if len(b.Events) != 1 || b.Events[0].Change != Content || len(set) != 0 {
+				t.Fatalf("events %+v, mtimes set %v: want one content event and no mtime set", b.Events, set)
+			}
+		})
 	}
 }
