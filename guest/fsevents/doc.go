@@ -37,12 +37,16 @@
 // from the host (statx with AT_STATX_FORCE_SYNC) just before they are
 // set back, so a time is never moved; a host write landing between the
 // two calls (microseconds) is the one race, and its own event follows.
+// Through 9p the guest kernel cuts the time it sets to the second (its
+// 9p sets no time granularity): the host takes the cut time for the
+// replay coming back, and sets the time back (host/fswatch).
 // Read-only shares are not watched: the guest may not set anything there.
 //
 // No loops: the agent replays only what the host sends; the host leaves
 // out a change whose path looks as it did when last sent (size, mtime,
-// mode, inode), which is what the agent's replays, and the folder
-// signals for removals, come back as.
+// mode, inode), or so but for the mtime's fraction of a second (9p's
+// cut), which is what the agent's replays, and the folder signals for
+// removals, come back as.
 //
 // No echoes of a container's writes: a change made in the guest lands
 // on the host and is sent back like any other, and its watchers heard

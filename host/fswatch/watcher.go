@@ -3,7 +3,8 @@
 // containers bind-mount), recursively, with fsnotify (inotify on Linux,
 // kqueue on macOS, ReadDirectoryChangesW on Windows), coalesces each
 // path's changes over a short window, leaves out the echoes of the
-// agent's own replays, and serves the result to the agent as the
+// agent's own replays (setting back an mtime a replay through 9p cut to
+// the second), and serves the result to the agent as the
 // FileEvents service (fileevents.proto) over the session, through
 // host/hostsvc. Replaying the changes in the guest is guest/fsevents'.
 //
