@@ -74,21 +74,16 @@ func TestWatcherSetsBackATimeAReplayThrough9pCut(t *testing.T) {
 	w.Set([]string{root})
 	c := collect(t, w)
 	time.Sleep(50 * time.Millisecond)
-	count := func() int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return len(c.events)
-	}
 	// settled is the count of events once the host's are in (a write
 	// and the mtime set after it may come as one or two).
 	settled := func() int {
 		time.Sleep(150 * time.Millisecond)
-		return count()
+		return c.count()
 	}
 	quiet := func(what string, want int) {
 		t.Helper()
 		time.Sleep(150 * time.Millisecond)
-		if n := count(); n != want {
+		if n := c.count(); n != want {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			t.Fatalf("%s: %d events, want %d: %+v", what, n, want, c.events)
@@ -146,15 +141,10 @@ func TestWatcherLeavesOutTheAgentsReplays(t *testing.T) {
 	w.Set([]string{root})
 	c := collect(t, w)
 	time.Sleep(50 * time.Millisecond)
-	count := func() int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return len(c.events)
-	}
 	quiet := func(what string, want int) {
 		t.Helper()
 		time.Sleep(150 * time.Millisecond)
-		if n := count(); n != want {
+		if n := c.count(); n != want {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			t.Fatalf("%s: %d events, want %d: %+v", what, n, want, c.events)

@@ -43,6 +43,13 @@ func collect(t *testing.T, w *Watcher) *collector {
 }
 
 // wait waits for an event of p with change ch.
+// count is how many events have come so far.
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.events)
+}
+
 func (c *collector) wait(t *testing.T, p string, ch Change) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

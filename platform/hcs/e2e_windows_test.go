@@ -34,15 +34,7 @@ func TestBootOnHyperV(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	vm, err := Driver{}.Start(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = vm.Stop(sctx)
-	})
+	vm := startHyperV(ctx, t, spec)
 	conn, err := vm.AgentConn(ctx)
 	if err != nil {
 		t.Fatalf("agent: %v%s", err, tail(spec.Log))
@@ -94,15 +86,7 @@ func TestUserNetworkOnHyperV(t *testing.T) {
 	defer stack.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	vm, err := Driver{}.Start(ctx, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer scancel()
-		_ = vm.Stop(sctx)
-	})
+	startHyperV(ctx, t, spec)
 	accepted := make(chan net.Conn, 1)
 	go func() {
 		if c, err := stack.Accept(); err == nil {
@@ -165,4 +149,19 @@ func tail(path string) string {
 		s = s[len(s)-2000:]
 	}
 	return "\nconsole:\n" + s
+}
+
+// startHyperV starts a machine of spec, stopped when t ends.
+func startHyperV(ctx context.Context, t *testing.T, spec platform.MachineSpec) platform.Machine {
+	t.Helper()
+	vm, err := Driver{}.Start(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = vm.Stop(sctx)
+	})
+	return vm
 }
