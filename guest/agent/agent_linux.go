@@ -174,6 +174,10 @@ func (a *Agent) Shutdown(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 			a.server.Stop()
 		}
+		// Records changed in the background, by the calls just ended
+		// too, reach the disk before the agent goes.
+		a.containers.Flush()
+		a.networks.Flush()
 		close(a.stopped)
 	})
 	<-a.stopped

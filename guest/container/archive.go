@@ -44,7 +44,7 @@ func (m *Manager) withRoot(ctx context.Context, ref string, fn func(root string)
 		return err
 	}
 	root := c.rec.Rootfs
-	if err := mountRootfs(img.Layers, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), root); err != nil {
+	if err := mountRootfs(img.Layers, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), root, c.rec.HostConfig.GetAutoRemove()); err != nil {
 		return err
 	}
 	defer func() {

@@ -145,7 +145,7 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 	if err != nil {
 		return nil, err
 	}
-	c := newCtr(dir, lf, rec)
+	c := newCtr(dir, lf, rec, m.log)
 	// The record is written last: it is what makes the container exist.
 	if err := c.save(); err != nil {
 		_ = lf.Close()

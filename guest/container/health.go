@@ -230,9 +230,7 @@ func (m *Manager) recordHealth(c *ctr, ex *execution, res *apiv1.HealthResult, s
 			h.Status = healthUnhealthy
 		}
 	}
-	if err := c.save(); err != nil {
-		m.log.Error("save container health", "id", c.rec.Id, "err", err)
-	}
+	c.saveState()
 	if h.Status != old {
 		m.emit(c.rec, "health_status: "+h.Status, nil)
 	}

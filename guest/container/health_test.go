@@ -33,7 +33,7 @@ func TestRecordHealth(t *testing.T) {
 	m := &Manager{log: slog.Default()}
 	started := time.Now().Add(-10 * time.Second)
 	ex := &execution{started: started}
-	c := newCtr(t.TempDir(), nil, &apiv1.Container{Id: "c", Config: &apiv1.ContainerConfig{}, State: &apiv1.ContainerState{Health: &apiv1.Health{Status: healthStarting}}})
+	c := newCtr(t.TempDir(), nil, &apiv1.Container{Id: "c", Config: &apiv1.ContainerConfig{}, State: &apiv1.ContainerState{Health: &apiv1.Health{Status: healthStarting}}}, nil)
 	c.run = ex
 	at := func(d time.Duration, code int32) *apiv1.HealthResult {
 		return &apiv1.HealthResult{Start: started.Add(d).UnixNano(), ExitCode: code}

@@ -67,6 +67,10 @@ type Manager struct {
 type ctr struct {
 	dir string
 	log *logFile
+	// file keeps the record on disk: save writes it at once, saveState
+	// in the background.
+	file       *atomicfile.Deferred
+	saveFailed func(error)
 
 	mu  sync.Mutex
 	rec *apiv1.Container
@@ -108,20 +112,54 @@ func NewManager(ctx context.Context, root string, rt Runtime, images ImageSource
 
 func (m *Manager) dir(id string) string { return filepath.Join(m.root, id) }
 
-func newCtr(dir string, log *logFile, rec *apiv1.Container) *ctr {
-	return &ctr{dir: dir, log: log, rec: rec, changed: make(chan struct{}), att: attachState{subs: map[*subscriber]struct{}{}}}
+// newCtr makes the container kept in dir; logger, which may be nil, hears
+// of records that could not be saved in the background.
+func newCtr(dir string, log *logFile, rec *apiv1.Container, logger *slog.Logger) *ctr {
+	c := &ctr{dir: dir, log: log, rec: rec, changed: make(chan struct{}), att: attachState{subs: map[*subscriber]struct{}{}}}
+	id := rec.Id
+	c.saveFailed = func(err error) {
+		if logger != nil {
+			logger.Error("save container state", "id", id, "err", err)
+		}
+	}
+	c.file = atomicfile.NewDeferred(filepath.Join(dir, recordFile), c.saveFailed)
+	return c
 }
 
-// save writes c's record atomically. Call with c.mu held.
+// save writes c's record atomically and durably, for a change the caller
+// must not report before it is kept: a create, a rename, an update. Call
+// with c.mu held.
 func (c *ctr) save() error {
-	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(c.rec)
+	data, err := c.encode()
 	if err != nil {
-		return fmt.Errorf("encode container %s: %w", c.rec.Id, err)
+		return err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(c.dir, recordFile), data); err != nil {
+	if err := c.file.Write(data); err != nil {
 		return fmt.Errorf("save container %s: %w", c.rec.Id, err)
 	}
 	return nil
+}
+
+// saveState keeps c's record in the background, for a change of state
+// (started, exited, paused, healthy...): a start or an exit then does not
+// wait for the disk, and a crash loses at most the last such change,
+// which the next start makes up for anyway (a container that was running
+// is marked exited). Call with c.mu held.
+func (c *ctr) saveState() {
+	data, err := c.encode()
+	if err != nil {
+		c.saveFailed(err)
+		return
+	}
+	c.file.Store(data)
+}
+
+func (c *ctr) encode() ([]byte, error) {
+	data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(c.rec)
+	if err != nil {
+		return nil, fmt.Errorf("encode container %s: %w", c.rec.Id, err)
+	}
+	return data, nil
 }
 
 // notify wakes waiters. Call with c.mu held.

@@ -81,7 +81,7 @@ func TestResolveMounts(t *testing.T) {
 	// In use by a container: named and anonymous alike; rm -v takes only
 	// the anonymous ones.
 	rec := &apiv1.Container{Id: "c1", Name: "one", Mounts: mps}
-	m.byID["c1"] = newCtr(t.TempDir(), nil, rec)
+	m.byID["c1"] = newCtr(t.TempDir(), nil, rec, nil)
 	if users := m.VolumeUsers("existing"); len(users) != 1 || users[0] != "one" {
 		t.Errorf("VolumeUsers = %v", users)
 	}

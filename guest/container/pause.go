@@ -29,9 +29,7 @@ func (m *Manager) Pause(ref string) error {
 	}
 	rec.State.Paused = true
 	rec.State.Status = "paused"
-	if err := c.save(); err != nil {
-		m.log.Error("save container state", "id", rec.Id, "err", err)
-	}
+	c.saveState()
 	c.notify()
 	m.emit(rec, "pause", nil)
 	return nil
@@ -68,9 +66,7 @@ func (m *Manager) thawLocked(c *ctr) error {
 	}
 	rec.State.Paused = false
 	rec.State.Status = "running"
-	if err := c.save(); err != nil {
-		m.log.Error("save container state", "id", rec.Id, "err", err)
-	}
+	c.saveState()
 	c.notify()
 	return nil
 }

@@ -109,7 +109,7 @@ func (m *Manager) load(dir string) (*ctr, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	c := newCtr(dir, lf, rec)
+	c := newCtr(dir, lf, rec, m.log)
 	st := rec.State
 	wasRunning := st.Running || st.Restarting || st.Paused || st.Status == "running" || st.Status == "restarting" || st.Status == "paused"
 	_ = m.rt.Destroy(rec.Id)
@@ -163,6 +163,14 @@ func (m *Manager) Shutdown(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	m.Flush()
+}
+
+// Flush returns once every container's last change of state is on disk.
+func (m *Manager) Flush() {
+	for _, c := range m.all() {
+		c.file.Flush()
+	}
 }
 
 // Logs sends container ref's log entries that req selects, then, with

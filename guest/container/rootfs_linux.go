@@ -17,8 +17,11 @@ import (
 
 // mountRootfs mounts the container's root: overlayfs with the image's
 // layers below (lowest first in layers) and the container's own writable
-// layer above.
-func mountRootfs(layers []string, upper, work, target string) error {
+// layer above. A volatile mount never syncs the writable layer, not even
+// at unmount, where overlayfs would otherwise flush the whole data disk:
+// it is for containers removed when they exit (podman does the same for
+// --rm), whose layer no crash needs to keep.
+func mountRootfs(layers []string, upper, work, target string, volatile bool) error {
 	if len(layers) == 0 {
 		// overlayfs needs a lower layer; an image without layers gets an
 		// empty one.
@@ -33,6 +36,18 @@ func mountRootfs(layers []string, upper, work, target string) error {
 		lower[len(layers)-1-i] = l
 	}
 	opts := "lowerdir=" + strings.Join(lower, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if volatile {
+		opts += ",volatile"
+	}
+	// A volatile mount leaves a marker in the work directory, and
+	// overlayfs refuses the next mount while it is there, lest a layer
+	// torn by a crash be used. The agent removes every auto-remove
+	// container when it starts after a crash, so a marker it finds comes
+	// from its own clean unmount (a start again, a copy out of the
+	// container) and can go.
+	if err := os.RemoveAll(filepath.Join(work, "work", "incompat")); err != nil {
+		return fmt.Errorf("mount rootfs: %w", err)
+	}
 	if len(opts) >= os.Getpagesize() {
 		return fmt.Errorf("mount rootfs: the image has too many layers (%d) for one overlay mount: %w", len(layers), errdefs.ErrNotImplemented)
 	}

@@ -100,7 +100,7 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 			} else {
 				rec.State.ExitCode = 128
 			}
-			_ = c.save()
+			c.saveState()
 			c.notify()
 		}
 	}()
@@ -109,7 +109,7 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 		return err
 	}
 	rootfs := rec.Rootfs
-	if err := mountRootfs(img.Layers, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), rootfs); err != nil {
+	if err := mountRootfs(img.Layers, filepath.Join(c.dir, "upper"), filepath.Join(c.dir, "work"), rootfs, rec.HostConfig.GetAutoRemove()); err != nil {
 		return err
 	}
 	defer func() {
@@ -167,9 +167,7 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 		StartedAt: ex.started.UnixNano(),
 	}
 	m.startHealth(c, ex, prevHealth)
-	if err := c.save(); err != nil {
-		m.log.Error("save container state", "id", rec.Id, "err", err)
-	}
+	c.saveState()
 	c.notify()
 	m.emitVolumes(rec, "mount")
 	m.emit(rec, "start", nil)
@@ -284,11 +282,13 @@ func (m *Manager) monitor(c *ctr, ex *execution) {
 		rec.State.Restarting = true
 		c.scheduleRestart(m, c.backoff)
 	}
-	if err := c.save(); err != nil {
-		m.log.Error("save container state", "id", id, "err", err)
+	autoRemove := rec.HostConfig.AutoRemove && !restart
+	// A record removed next need not reach the disk first: should the
+	// agent stop in between, restore removes an auto-remove container.
+	if !autoRemove {
+		c.saveState()
 	}
 	subs := c.takeSubscribers()
-	autoRemove := rec.HostConfig.AutoRemove && !restart
 	c.notify()
 	c.mu.Unlock()
 
@@ -323,7 +323,7 @@ func (c *ctr) scheduleRestart(m *Manager, delay time.Duration) {
 			m.log.Error("restart container", "id", c.rec.Id, "err", err)
 			c.rec.State.Status = "exited"
 			c.rec.State.Restarting = false
-			_ = c.save()
+			c.saveState()
 			c.notify()
 		}
 	})

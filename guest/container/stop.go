@@ -26,7 +26,7 @@ func (m *Manager) Stop(ctx context.Context, ref string, timeout time.Duration, s
 	c.mu.Lock()
 	c.rec.ManuallyStopped = true
 	c.cancelRestart()
-	_ = c.save()
+	c.saveState()
 	ex := c.run
 	signal := stopSignal(c.rec)
 	if timeout < 0 {
@@ -104,7 +104,7 @@ func (m *Manager) Kill(ctx context.Context, ref, sig string) error {
 	// bringing it back, as with Docker.
 	if signal == sigKILL || signal == stopSignal(c.rec) {
 		c.rec.ManuallyStopped = true
-		_ = c.save()
+		c.saveState()
 	}
 	id := c.rec.Id
 	rec := clone(c.rec)
@@ -192,6 +192,9 @@ func (m *Manager) removeStopped(c *ctr) error {
 	if err := c.log.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close log: %w", err))
 	}
+	// A state change still on its way to the disk must not bring the
+	// record back.
+	c.file.Close()
 	if err := os.Remove(c.dir + "/" + recordFile); err != nil && !os.IsNotExist(err) {
 		errs = append(errs, fmt.Errorf("remove record: %w", err))
 	}

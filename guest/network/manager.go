@@ -87,7 +87,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg:       cfg,
-		store:     store{dir: filepath.Join(cfg.Root, "networks")},
+		store:     store{dir: filepath.Join(cfg.Root, "networks"), log: cfg.Log},
 		nets:      map[string]*record{},
 		active:    map[string]bool{},
 		sandboxes: map[string]*sandbox{},
@@ -502,10 +502,14 @@ func (m *Manager) activate(r *record) error {
 	return nil
 }
 
+// Flush returns once every change to the networks' records is on disk.
+func (m *Manager) Flush() { m.store.flush() }
+
 // Close takes down what the agent made in the machine's network: every
 // bridge and the NAT table. Containers must be stopped first.
 func (m *Manager) Close() error {
 	m.unplugging.Wait()
+	m.store.flush()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var errs []error

@@ -233,11 +233,7 @@ func (m *Manager) join(r *record, c Container, aliases []string) (bool, error) {
 	a := addr.As4()
 	mac := net.HardwareAddr{0x02, 0x42, a[0], a[1], a[2], a[3]}
 	r.Endpoints[c.ID] = &endpoint{Name: c.Name, Aliases: aliases, MAC: mac.String()}
-	if err := m.store.save(r); err != nil {
-		delete(r.Endpoints, c.ID)
-		r.Pool.release(c.ID)
-		return false, err
-	}
+	m.store.saveLater(r)
 	return true, nil
 }
 
@@ -328,9 +324,7 @@ func (m *Manager) Release(id string) {
 		}
 		delete(r.Endpoints, id)
 		r.Pool.release(id)
-		if err := m.store.save(r); err != nil {
-			m.cfg.Log.Warn("save network", "network", r.Name, "err", err)
-		}
+		m.store.saveLater(r)
 	}
 }
 
