@@ -249,8 +249,8 @@ func (v volumeStore) Anonymous(name string) bool {
 // runtimeAdapter runs containers with guest/runner.
 type runtimeAdapter struct{ r *runner.Runner }
 
-func (a runtimeAdapter) Start(id string, spec *specs.Spec, s container.Stdio) (container.Process, error) {
-	p, err := a.r.Start(id, spec, runner.Stdio(s))
+func (a runtimeAdapter) Start(id string, spec *specs.Spec, s container.Stdio, ready func() error) (container.Process, error) {
+	p, err := a.r.Start(id, spec, runner.Stdio(s), ready)
 	if err != nil {
 		return nil, classify(err)
 	}

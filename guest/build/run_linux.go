@@ -85,7 +85,7 @@ func (b *Builder) run(ctx context.Context, s *snapshot, etc string, r runSpec, o
 		_, _ = io.Copy(out, pr)
 		pr.Close()
 	}()
-	proc, err := b.runner.Start(r.id, spec, runner.Stdio{Stdout: pw, Stderr: pw})
+	proc, err := b.runner.Start(r.id, spec, runner.Stdio{Stdout: pw, Stderr: pw}, nil)
 	pw.Close()
 	if err != nil {
 		<-copied

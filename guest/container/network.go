@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"sync"
 
 	apiv1 "github.com/skiffrun/skiff/guest/api/v1"
 	"github.com/skiffrun/skiff/guest/network"
@@ -15,9 +16,11 @@ import (
 type Network interface {
 	// Check validates a new container's network and ports.
 	Check(c network.Container) error
-	// Attach connects a starting container; it returns the path of the
-	// network namespace to join, or "" for the runtime's own choice.
-	Attach(ctx context.Context, c network.Container) (string, error)
+	// Prepare makes a starting container's network namespace and returns
+	// its path, or "" for the runtime's own choice.
+	Prepare(ctx context.Context, c network.Container) (string, error)
+	// Attach connects a prepared container, while its init is set up.
+	Attach(ctx context.Context, c network.Container) error
 	// Detach disconnects a stopped container; it is idempotent.
 	Detach(id string)
 	// Release forgets a removed container.
@@ -74,12 +77,31 @@ func (m *Manager) checkNetwork(rec *apiv1.Container) error {
 	return m.net.Check(netContainer(rec))
 }
 
-// attachNetwork connects rec at start and returns the namespace to join.
-func (m *Manager) attachNetwork(ctx context.Context, rec *apiv1.Container) (string, error) {
+// prepareNetwork makes rec's network namespace at start and returns the
+// path to join.
+func (m *Manager) prepareNetwork(ctx context.Context, rec *apiv1.Container) (string, error) {
 	if m.net == nil {
 		return "", nil
 	}
-	return m.net.Attach(ctx, netContainer(rec))
+	return m.net.Prepare(ctx, netContainer(rec))
+}
+
+// attachNetwork connects rec in the background, while its init is set
+// up: the returned function waits for the result, and must be called,
+// once, before the container's network is detached.
+func (m *Manager) attachNetwork(ctx context.Context, rec *apiv1.Container) (wait func() error) {
+	if m.net == nil {
+		return func() error { return nil }
+	}
+	c := netContainer(rec)
+	done := make(chan error, 1)
+	go func() { done <- m.net.Attach(ctx, c) }()
+	var once sync.Once
+	var err error
+	return func() error {
+		once.Do(func() { err = <-done })
+		return err
+	}
 }
 
 func (m *Manager) detachNetwork(id string) {

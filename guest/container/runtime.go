@@ -12,8 +12,10 @@ import (
 // Runtime runs container processes; guest/runner implements it with
 // libcontainer.
 type Runtime interface {
-	// Start creates container id from spec and starts its first process.
-	Start(id string, spec *specs.Spec, stdio Stdio) (Process, error)
+	// Start creates container id from spec and starts its first process
+	// once ready, called while the container's init is set up, returns
+	// nil; its error fails the start.
+	Start(id string, spec *specs.Spec, stdio Stdio, ready func() error) (Process, error)
 	// Exec starts another process in running container id.
 	Exec(id string, ps *specs.Process, stdio Stdio) (Process, error)
 	// Signal signals the first process of container id.

@@ -122,11 +122,15 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 		return err
 	}
 	opts.ImageArch = img.Architecture
-	if opts.NetNSPath, err = m.attachNetwork(ctx, rec); err != nil {
+	if opts.NetNSPath, err = m.prepareNetwork(ctx, rec); err != nil {
 		return err
 	}
+	// The interfaces are plugged while the runtime sets up the
+	// container's init, which runs the first process only once they are.
+	attached := m.attachNetwork(ctx, rec)
 	defer func() {
 		if retErr != nil {
+			_ = attached()
 			m.detachNetwork(rec.Id)
 		}
 	}()
@@ -144,11 +148,14 @@ func (m *Manager) startLocked(ctx context.Context, c *ctr) (retErr error) {
 		return err
 	}
 	stdio.Width, stdio.Height = c.size()
-	proc, err := m.rt.Start(rec.Id, spec, stdio)
+	proc, err := m.rt.Start(rec.Id, spec, stdio, attached)
 	closeChild()
 	if err != nil {
 		ex.closeStdin()
 		ex.outputs.Wait()
+		if nerr := attached(); nerr != nil {
+			return nerr
+		}
 		return startFailure(rec, err)
 	}
 	ex.proc = proc

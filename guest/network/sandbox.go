@@ -84,11 +84,12 @@ func (m *Manager) Check(c Container) error {
 	return nil
 }
 
-// Attach gives a starting container its network: a namespace with an
-// interface on each of its networks, its hosts file, and its published
-// ports. It returns the namespace's path, or "" when the runtime should
-// make one (none) or none is wanted (host). On error nothing is left.
-func (m *Manager) Attach(ctx context.Context, c Container) (nsPath string, retErr error) {
+// Prepare makes a starting container's network namespace, with loopback
+// only, and returns its path, or "" when the runtime should make one
+// (none) or none is wanted (host). Attach then gives it its interfaces:
+// the two are apart so that the container's init is set up meanwhile.
+// On error nothing is left.
+func (m *Manager) Prepare(ctx context.Context, c Container) (string, error) {
 	name, ok := primary(c.NetworkMode)
 	if !ok {
 		return "", nil
@@ -104,16 +105,36 @@ func (m *Manager) Attach(ctx context.Context, c Container) (nsPath string, retEr
 		}
 	}
 	m.mu.Lock()
-	sb, err := m.attachLocked(c, name)
-	m.mu.Unlock()
-	if err != nil {
+	defer m.mu.Unlock()
+	if _, ok := m.sandboxes[c.ID]; ok {
+		return "", fmt.Errorf("container %s is already attached to its networks: %w", c.Name, errdefs.ErrConflict)
+	}
+	if _, err := m.find(name); err != nil {
 		return "", err
 	}
-	defer func() {
-		if retErr != nil {
-			m.Detach(c.ID)
-		}
-	}()
+	sb := &sandbox{c: c, ns: filepath.Join(m.nsDir(), c.ID), veths: map[string]string{}}
+	_ = removeNetns(sb.ns)
+	if err := newNetns(sb.ns); err != nil {
+		return "", fmt.Errorf("network of container %s: %w", c.Name, err)
+	}
+	m.sandboxes[c.ID] = sb
+	return sb.ns, nil
+}
+
+// Attach gives a container that Prepare made ready its network: an
+// interface on each of its networks, its hosts file, and its published
+// ports. On error, Detach takes away what was done.
+func (m *Manager) Attach(ctx context.Context, c Container) error {
+	name, ok := primary(c.NetworkMode)
+	if !ok {
+		return nil
+	}
+	m.mu.Lock()
+	sb, err := m.plugAllLocked(c, name)
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	ports := bindings(c)
 	if len(ports) > 0 && m.cfg.Publisher != nil {
 		m.mu.Lock()
@@ -121,13 +142,13 @@ func (m *Manager) Attach(ctx context.Context, c Container) (nsPath string, retEr
 		m.mu.Unlock()
 		bound, err := m.cfg.Publisher.Publish(ctx, c.ID, target, sb.ns, ports)
 		if err != nil {
-			return "", err
+			return err
 		}
 		m.mu.Lock()
 		sb.ports = bound
 		m.mu.Unlock()
 	}
-	return sb.ns, nil
+	return nil
 }
 
 // bindings are the ports to publish: -p's, and with -P every exposed
@@ -172,10 +193,12 @@ func (m *Manager) primaryAddrLocked(id, name string) netip.Addr {
 	return netip.Addr{}
 }
 
-// attachLocked makes c's namespace and interfaces. Call with m.mu held.
-func (m *Manager) attachLocked(c Container, name string) (_ *sandbox, retErr error) {
-	if _, ok := m.sandboxes[c.ID]; ok {
-		return nil, fmt.Errorf("container %s is already attached to its networks: %w", c.Name, errdefs.ErrConflict)
+// plugAllLocked gives c's prepared namespace an interface on each of its
+// networks, name first. Call with m.mu held.
+func (m *Manager) plugAllLocked(c Container, name string) (*sandbox, error) {
+	sb, ok := m.sandboxes[c.ID]
+	if !ok {
+		return nil, fmt.Errorf("container %s has no network namespace to attach: %w", c.Name, errdefs.ErrFailedPrecondition)
 	}
 	first, err := m.find(name)
 	if err != nil {
@@ -193,26 +216,14 @@ func (m *Manager) attachLocked(c Container, name string) (_ *sandbox, retErr err
 	}
 	sort.Slice(others, func(i, j int) bool { return others[i].Name < others[j].Name })
 	nets = append(nets, others...)
-
-	sb := &sandbox{c: c, ns: filepath.Join(m.nsDir(), c.ID), veths: map[string]string{}}
-	_ = removeNetns(sb.ns)
-	if err := newNetns(sb.ns); err != nil {
-		return nil, fmt.Errorf("network of container %s: %w", c.Name, err)
-	}
-	defer func() {
-		if retErr != nil {
-			for _, v := range sb.veths {
-				_ = deleteLink(v)
-			}
-			_ = removeNetns(sb.ns)
-		}
-	}()
 	for i, r := range nets {
+		if _, done := sb.veths[r.ID]; done {
+			continue
+		}
 		if err := m.plug(sb, r, i == 0); err != nil {
 			return nil, err
 		}
 	}
-	m.sandboxes[c.ID] = sb
 	m.refreshHostsLocked(nets)
 	for _, r := range nets {
 		m.emit(r, "connect", c.ID)

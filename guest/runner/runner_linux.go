@@ -53,8 +53,11 @@ type Stdio struct {
 }
 
 // Start creates container id from spec and starts its first process.
+// ready, when not nil, is called once the container's init is set up and
+// waits to run the process, which it runs only if ready returns nil:
+// what the process needs besides (its network) can be made meanwhile.
 // On error nothing of the container is left behind.
-func (r *Runner) Start(id string, spec *specs.Spec, stdio Stdio) (_ *Process, retErr error) {
+func (r *Runner) Start(id string, spec *specs.Spec, stdio Stdio, ready func() error) (_ *Process, retErr error) {
 	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName: id,
 		Spec:       spec,
@@ -85,7 +88,7 @@ func (r *Runner) Start(id string, spec *specs.Spec, stdio Stdio) (_ *Process, re
 	if err != nil {
 		return nil, err
 	}
-	proc, err := run(c, p, stdio)
+	proc, err := run(c, p, stdio, ready)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +108,12 @@ func (r *Runner) Exec(id string, ps *specs.Process, stdio Stdio) (*Process, erro
 	if err != nil {
 		return nil, err
 	}
-	return run(c, p, stdio)
+	return run(c, p, stdio, nil)
 }
 
-func run(c *libcontainer.Container, p *libcontainer.Process, stdio Stdio) (*Process, error) {
+// run starts p in c; for the first process, ready (when not nil) is
+// called between the init's setup and the process's start.
+func run(c *libcontainer.Container, p *libcontainer.Process, stdio Stdio, ready func() error) (*Process, error) {
 	var consoleParent *os.File
 	if stdio.Terminal {
 		parent, child, err := socketPair()
@@ -133,8 +138,19 @@ func run(c *libcontainer.Container, p *libcontainer.Process, stdio Stdio) (*Proc
 			p.Stderr = stdio.Stderr
 		}
 	}
-	if err := c.Run(p); err != nil {
+	if err := c.Start(p); err != nil {
 		return nil, startError(err)
+	}
+	if p.Init {
+		if ready != nil {
+			if err := ready(); err != nil {
+				return nil, err
+			}
+		}
+		// The init waits on its exec fifo: opening it lets the process run.
+		if err := c.Exec(); err != nil {
+			return nil, startError(err)
+		}
 	}
 	proc := &Process{p: p}
 	if consoleParent != nil {
