@@ -147,7 +147,12 @@ func (m *Manager) Create(ctx context.Context, req *apiv1.CreateContainerRequest)
 	}
 	c := newCtr(dir, lf, rec, m.log)
 	// The record is written last: it is what makes the container exist.
-	if err := c.save(); err != nil {
+	// A container removed when it exits need not wait for the disk: a
+	// crash before its record is there leaves a directory without one,
+	// which the next start sweeps, as it would remove the container.
+	if hc.AutoRemove {
+		c.saveState()
+	} else if err := c.save(); err != nil {
 		_ = lf.Close()
 		return nil, err
 	}
