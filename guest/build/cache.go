@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -26,7 +27,9 @@ type record struct {
 	History v1.History `json:"history"`
 }
 
-var hexName = regexp.MustCompile(`^[a-f0-9]{64}$`)
+// hexName is compiled on first use, not at the start of every process that
+// links the package: each container's init is this binary too.
+var hexName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{64}$`) })
 
 func openCache(dir string) (*cache, error) {
 	c := &cache{dir: dir}
@@ -41,7 +44,7 @@ func openCache(dir string) (*cache, error) {
 		return nil, fmt.Errorf("open build cache: %w", err)
 	}
 	for _, e := range ents {
-		if name, ok := strings.CutSuffix(e.Name(), ".tar"); !ok || !hexName.MatchString(name) {
+		if name, ok := strings.CutSuffix(e.Name(), ".tar"); !ok || !hexName().MatchString(name) {
 			_ = os.Remove(filepath.Join(c.layersDir(), e.Name()))
 		}
 	}
@@ -66,7 +69,7 @@ func (c *cache) get(key string) (*record, bool) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, false
 	}
-	if !hexName.MatchString(strings.TrimPrefix(r.DiffID, "sha256:")) {
+	if !hexName().MatchString(strings.TrimPrefix(r.DiffID, "sha256:")) {
 		return nil, false
 	}
 	if _, err := os.Stat(c.layerPath(r.DiffID)); err != nil {

@@ -6,15 +6,17 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"sync"
 
 	"github.com/containerd/errdefs"
 )
 
-// validName is Docker's rule for container names.
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+// validName is Docker's rule for container names, compiled on first use, not at the start of every process that
+// links the package: each container's init is this binary too.
+var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 func checkName(name string) error {
-	if !validName.MatchString(name) {
+	if !validName().MatchString(name) {
 		return fmt.Errorf("invalid container name %q: use at least two of [a-zA-Z0-9_.-], starting with a letter or digit: %w", name, errdefs.ErrInvalidArgument)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -31,8 +32,10 @@ const (
 	maxInterpreter = 256 << 20
 )
 
-// validID is what a set's identity may be: it names a folder.
-var validID = regexp.MustCompile(`^[0-9a-f]{16,64}$`)
+// validID is what a set's identity may be: it names a folder. It is
+// compiled on first use, not at the start of every process that
+// links the package: each container's init is this binary too.
+var validID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{16,64}$`) })
 
 // Unpack makes the interpreters packed in src (PackedDir) available in a
 // folder under cache, named for the set's ID, and returns that folder:
@@ -49,7 +52,7 @@ func Unpack(src, cache string) (string, error) {
 		return "", fmt.Errorf("read the emulators' ID: %w", err)
 	}
 	id := strings.TrimSpace(string(idData))
-	if !validID.MatchString(id) {
+	if !validID().MatchString(id) {
 		return "", fmt.Errorf("the emulators' ID %q is not a hex digest", id)
 	}
 	dir := filepath.Join(cache, id)

@@ -11,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 
 	"github.com/containerd/errdefs"
 )
 
-var blobName = regexp.MustCompile(`^[a-f0-9]{64}$`)
+// blobName is compiled on first use, not at the start of every process that
+// links the package: each container's init is this binary too.
+var blobName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{64}$`) })
 
 // removeCorruptBlobs removes the entries of the blob directory that keep
 // does not hold, unless they are whole blobs: named by the digest of
@@ -33,7 +36,7 @@ func removeCorruptBlobs(dir string, keep map[string]bool) error {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		if e.Type().IsRegular() && blobName.MatchString(name) {
+		if e.Type().IsRegular() && blobName().MatchString(name) {
 			if d, err := hashFile(p); err == nil && d == "sha256:"+name {
 				continue
 			}

@@ -5,14 +5,17 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 )
 
+// The patterns are compiled on first use, not at the start of every process that
+// links the package: each container's init is this binary too.
 var (
-	fullID   = regexp.MustCompile(`^(?:sha256:)?([a-f0-9]{64})$`)
-	idPrefix = regexp.MustCompile(`^(?:sha256:)?([a-f0-9]{4,63})$`)
+	fullID   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:sha256:)?([a-f0-9]{64})$`) })
+	idPrefix = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:sha256:)?([a-f0-9]{4,63})$`) })
 )
 
 // matchKind says how a reference found its image, which decides what
@@ -36,7 +39,7 @@ type match struct {
 // resolve finds the image ref names, in docker's order: a full ID, then
 // a name (tag or digest), then an ID prefix. The caller holds s.mu.
 func (s *Store) resolve(ref string) (match, error) {
-	if m := fullID.FindStringSubmatch(ref); m != nil {
+	if m := fullID().FindStringSubmatch(ref); m != nil {
 		id := "sha256:" + m[1]
 		if s.st.Images[id] == nil {
 			return match{}, notFound(ref)
@@ -61,7 +64,7 @@ func (s *Store) resolve(ref string) (match, error) {
 			}
 		}
 	}
-	if m := idPrefix.FindStringSubmatch(ref); m != nil {
+	if m := idPrefix().FindStringSubmatch(ref); m != nil {
 		var found []string
 		for id := range s.st.Images {
 			if strings.HasPrefix(hexOf(id), m[1]) {
@@ -85,7 +88,7 @@ func (s *Store) resolve(ref string) (match, error) {
 // parseTag parses a name to give an image, adding ":latest" when it has
 // no tag. Digests and bare IDs cannot be given to an image.
 func parseTag(s string) (reference.NamedTagged, error) {
-	if fullID.MatchString(s) {
+	if fullID().MatchString(s) {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("refusing to create a tag that looks like an image ID: %s", s))
 	}
 	named, err := reference.ParseNormalizedNamed(s)

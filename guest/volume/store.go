@@ -39,7 +39,9 @@ const (
 	dataDir    = "_data"
 )
 
-var namePattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+// namePattern is compiled on first use, not at the start of every process that
+// links the package: each container's init is this binary too.
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // Store holds the volumes under one folder: NAME/volume.json and
 // NAME/_data. Its methods are safe for concurrent use.
@@ -92,7 +94,7 @@ func (s *Store) SetEvents(b *events.Bus) { s.events = b }
 
 // CheckName reports whether name can name a volume.
 func CheckName(name string) error {
-	if namePattern.MatchString(name) {
+	if namePattern().MatchString(name) {
 		return nil
 	}
 	return fmt.Errorf("%q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed (at least two): %w", name, errdefs.ErrInvalidArgument)
