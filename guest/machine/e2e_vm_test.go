@@ -230,6 +230,7 @@ func (vm *testVM) args() []string {
 		"-drive", "if=none,id=data,file="+run("data.raw")+",format=raw",
 		"-device", "virtio-blk-"+dev+",drive=data",
 		"-device", "virtio-balloon-"+dev+",free-page-reporting=on",
+		"-device", "virtio-rng-"+dev,
 		"-netdev", "user,id=n0", "-device", "virtio-net-"+dev+",netdev=n0")
 }
 

@@ -246,6 +246,12 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 	// freed and QEMU drops them: the memory a container touched goes back
 	// to the host once it exits. The balloon is never inflated.
 	a = append(a, "-device", dev("virtio-balloon")+",free-page-reporting=on")
+	// Without an entropy source the guest's random pool is ready only
+	// after the kernel has gathered jitter for it: the first read of
+	// crypto/rand (a container's ID) waited about a second after each
+	// boot. virtio-rng feeds it the host's /dev/urandom (QEMU's default
+	// backend).
+	a = append(a, "-device", dev("virtio-rng"))
 	for i, sh := range spec.Shares {
 		id := "fs" + strconv.Itoa(i)
 		switch sh.Type {

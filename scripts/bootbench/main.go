@@ -242,6 +242,7 @@ func (vm *vmConfig) args(initrd string) []string {
 		"-drive", "if=none,id=data,file="+vm.disk+",format=raw",
 		"-device", "virtio-blk-"+dev+",drive=data",
 		"-device", "virtio-balloon-"+dev+",free-page-reporting=on",
+		"-device", "virtio-rng-"+dev,
 		"-netdev", "user,id=n0", "-device", "virtio-net-"+dev+",netdev=n0")
 }
 
