@@ -120,6 +120,11 @@ func KernelArgs(spec platform.MachineSpec, h Host) ([]string, error) {
 		"pci=off", "brd.rd_nr=0", "pmtmr=0",
 		"nr_cpus=" + strconv.Itoa(spec.CPUs),
 		"panic=-1",
+		// The VM has no entropy device; skiff's kernel credits neither
+		// the CPU's RDRAND nor the seed Hyper-V hands over in its ACPI
+		// table unless told, and the first read of crypto/rand would wait
+		// for the random pool.
+		"random.trust_cpu=on", "random.trust_bootloader=on",
 	}
 	if !spec.Debug {
 		args = append(args, "quiet")
