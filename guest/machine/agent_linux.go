@@ -36,10 +36,7 @@ const emulatorDir = "/usr/bin"
 // the agent has shut down (System.Shutdown, SIGTERM, the power button);
 // Init then powers the VM off.
 func Run(ctx context.Context) error {
-	phases := bootPhases{agent: uptime()}
-	if stat, err := os.ReadFile("/proc/1/stat"); err == nil {
-		phases.init, _ = procStartTime(stat)
-	}
+	phases := bootPhases{agent: uptime(), init: initStarted(os.Getenv(initStartedEnv))}
 	cfg, cmdErr := wire.ParseCmdline(readCmdline())
 	level := slog.LevelInfo
 	if cfg.Debug {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ const AgentCommand = "machine-agent"
 
 // Init is the machine's PID 1. It never returns: it powers the VM off.
 func Init() {
+	started := uptime()
 	logf("started")
 	if err := switchRoot(); err != nil {
 		fatal(fmt.Errorf("move to a root that containers can leave: %w", err))
@@ -31,21 +33,22 @@ func Init() {
 	reopenConsole()
 	// Ctrl-Alt-Del should reach the agent as a signal, not reset the VM.
 	_ = unix.Reboot(unix.LINUX_REBOOT_CMD_CAD_OFF)
-	code := superviseAgent()
+	code := superviseAgent(started)
 	logf("agent ended (%s); powering off", code)
 	powerOff()
 }
 
-// superviseAgent starts the agent as PID 1's child and reaps every other
-// process that ends up as PID 1's child (orphans), until the agent ends.
+// superviseAgent starts the agent as PID 1's child, telling it when PID 1
+// started, and reaps every other process that ends up as PID 1's child
+// (orphans), until the agent ends.
 // The agent's own children stay its own: their exit statuses reach
 // libcontainer and os/exec, not this loop.
-func superviseAgent() string {
+func superviseAgent(started time.Duration) string {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGPWR, unix.SIGCHLD)
 	// /proc/self/exe is this very binary, whatever its path.
 	p, err := os.StartProcess("/proc/self/exe", []string{"/init", AgentCommand}, &os.ProcAttr{
-		Env:   append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
+		Env:   append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin", initStartedEnv+"="+strconv.FormatInt(int64(started), 10)),
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
 	})
 	if err != nil {

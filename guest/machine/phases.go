@@ -1,7 +1,6 @@
 package machine
 
 import (
-	"bytes"
 	"fmt"
 	"strconv"
 	"time"
@@ -12,6 +11,8 @@ import (
 // regression in any phase shows on the console; the host's driver adds
 // the time from the hypervisor's start to the hand-over.
 type bootPhases struct {
+	// init is when PID 1's code began, after the kernel's drivers and
+	// the initramfs's unpacking; agent when the agent process began.
 	init, agent, disk, ready time.Duration
 }
 
@@ -21,26 +22,18 @@ func (p bootPhases) String() string {
 		s(p.init), s(p.agent), s(p.disk), s(p.ready))
 }
 
-// userHz is the unit of the times in /proc/PID/stat (USER_HZ, fixed at
-// 100 in the kernel's ABI).
-const userHz = 100
+// initStartedEnv carries, from PID 1 to the agent process, the uptime at
+// which PID 1's own code began to run, in nanoseconds. The start time in
+// /proc/1/stat is no use: it is when the kernel made the task that later
+// runs init, before the drivers and the initramfs.
+const initStartedEnv = "SKIFF_INIT_STARTED"
 
-// procStartTime is when a process started, as uptime, from the content
-// of its /proc/PID/stat (field 22, after the command name, which may hold
-// spaces and parentheses itself).
-func procStartTime(stat []byte) (time.Duration, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("/proc/PID/stat: no command name")
+// initStarted is the uptime that initStartedEnv's value v gives; 0 when v
+// is missing or not a duration.
+func initStarted(v string) time.Duration {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0
 	}
-	f := bytes.Fields(stat[i+1:])
-	// f[0] is field 3 (state); starttime is field 22.
-	if len(f) < 20 {
-		return 0, fmt.Errorf("/proc/PID/stat: %d fields after the command name, want 20 or more", len(f))
-	}
-	ticks, err := strconv.ParseUint(string(f[19]), 10, 63)
-	if err != nil {
-		return 0, fmt.Errorf("/proc/PID/stat: start time: %w", err)
-	}
-	return time.Duration(ticks) * (time.Second / userHz), nil
+	return time.Duration(n)
 }
