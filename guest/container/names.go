@@ -11,8 +11,9 @@ import (
 	"github.com/containerd/errdefs"
 )
 
-// validName is Docker's rule for container names, compiled on first use, not at the start of every process that
-// links the package: each container's init is this binary too.
+// validName is Docker's rule for container names. It is compiled on
+// first use, not at the start of every process that links the package:
+// each container's init is this binary too.
 var validName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 func checkName(name string) error {

@@ -249,8 +249,8 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 	// Without an entropy source the guest's random pool is ready only
 	// after the kernel has gathered jitter for it: the first read of
 	// crypto/rand (a container's ID) waited about a second after each
-	// boot. virtio-rng feeds it the host's /dev/urandom (QEMU's default
-	// backend).
+	// boot. virtio-rng feeds it from the host's random source (QEMU's
+	// built-in backend).
 	a = append(a, "-device", dev("virtio-rng"))
 	for i, sh := range spec.Shares {
 		id := "fs" + strconv.Itoa(i)
