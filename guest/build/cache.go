@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/skiffrun/skiff/guest/api/atomicfile"
 )
@@ -27,10 +26,6 @@ type record struct {
 	History v1.History `json:"history"`
 }
 
-// hexName is compiled on first use, not at the start of every process that
-// links the package: each container's init is this binary too.
-var hexName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{64}$`) })
-
 func openCache(dir string) (*cache, error) {
 	c := &cache{dir: dir}
 	for _, d := range []string{c.recordsDir(), c.layersDir()} {
@@ -44,7 +39,7 @@ func openCache(dir string) (*cache, error) {
 		return nil, fmt.Errorf("open build cache: %w", err)
 	}
 	for _, e := range ents {
-		if name, ok := strings.CutSuffix(e.Name(), ".tar"); !ok || !hexName().MatchString(name) {
+		if name, ok := strings.CutSuffix(e.Name(), ".tar"); !ok || digest.SHA256.Validate(name) != nil {
 			_ = os.Remove(filepath.Join(c.layersDir(), e.Name()))
 		}
 	}
@@ -69,7 +64,7 @@ func (c *cache) get(key string) (*record, bool) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, false
 	}
-	if !hexName().MatchString(strings.TrimPrefix(r.DiffID, "sha256:")) {
+	if digest.SHA256.Validate(strings.TrimPrefix(r.DiffID, "sha256:")) != nil {
 		return nil, false
 	}
 	if _, err := os.Stat(c.layerPath(r.DiffID)); err != nil {

@@ -10,15 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"sync"
 
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
 )
-
-// blobName is compiled on first use, not at the start of every process that
-// links the package: each container's init is this binary too.
-var blobName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{64}$`) })
 
 // removeCorruptBlobs removes the entries of the blob directory that keep
 // does not hold, unless they are whole blobs: named by the digest of
@@ -36,7 +31,7 @@ func removeCorruptBlobs(dir string, keep map[string]bool) error {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		if e.Type().IsRegular() && blobName().MatchString(name) {
+		if e.Type().IsRegular() && digest.SHA256.Validate(name) == nil {
 			if d, err := hashFile(p); err == nil && d == "sha256:"+name {
 				continue
 			}
