@@ -34,6 +34,8 @@ func TestRecordHealth(t *testing.T) {
 	started := time.Now().Add(-10 * time.Second)
 	ex := &execution{started: started}
 	c := newCtr(t.TempDir(), nil, &apiv1.Container{Id: "c", Config: &apiv1.ContainerConfig{}, State: &apiv1.ContainerState{Health: &apiv1.Health{Status: healthStarting}}}, nil)
+	// The record is written in the background: done before the folder goes.
+	t.Cleanup(c.file.Close)
 	c.run = ex
 	at := func(d time.Duration, code int32) *apiv1.HealthResult {
 		return &apiv1.HealthResult{Start: started.Add(d).UnixNano(), ExitCode: code}
