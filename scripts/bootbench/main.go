@@ -219,14 +219,16 @@ func (vm *vmConfig) args(initrd string) []string {
 		cmdline += " skiff.debug=1"
 	}
 	dev := "device"
-	a := []string{"-accel", "tcg", "-m", "1024", "-smp", "2", "-nodefaults", "-no-reboot", "-display", "none",
+	a := []string{"-accel", "tcg,tb-size=128", "-m", "1024", "-smp", "2", "-nodefaults", "-no-reboot", "-display", "none",
 		"-object", "memory-backend-memfd,id=mem,size=1024M,share=on"}
 	if vm.arch == "arm64" {
 		dev = "pci"
 		a = append(a, "-M", "virt,memory-backend=mem", "-cpu", "cortex-a57")
 		cmdline = "console=hvc0 " + cmdline
 	} else {
-		a = append(a, "-M", "microvm,memory-backend=mem", "-global", "virtio-mmio.force-legacy=false", "-cpu", "max")
+		// QEMU's default CPU model, as the driver's: -cpu max is slower
+		// under TCG.
+		a = append(a, "-M", "microvm,acpi=on,memory-backend=mem", "-global", "virtio-mmio.force-legacy=false")
 		cmdline = fmt.Sprintf("console=hvc0 tsc_early_khz=%d tsc=reliable ", hostKHz()) + cmdline
 	}
 	return append(a,
