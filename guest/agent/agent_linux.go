@@ -107,7 +107,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	emus := setupEmulation(cfg)
+	// Registering the emulators (unpacking them on a first boot) need
+	// not hold up the rest.
+	emus := emulation.Later(func() *emulation.Set { return setupEmulation(cfg) })
 	mgr, err := container.NewManager(ctx, filepath.Join(cfg.Root, "containers"), runtimeAdapter{rt}, imageSource{images}, volumeStore{vols}, cfg.Log, container.WithNetwork(nets), container.WithEvents(bus), container.WithEmulation(emus))
 	if err != nil {
 		return nil, err

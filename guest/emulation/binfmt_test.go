@@ -5,6 +5,7 @@ package emulation
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // The registration lines are what binfmt_misc gets: compared whole, as
@@ -96,5 +97,27 @@ func TestCheck(t *testing.T) {
 	}
 	if strings.Contains(msg, "\n") {
 		t.Errorf("%q is more than one line", msg)
+	}
+}
+
+func TestLaterWaitsForSetup(t *testing.T) {
+	release := make(chan struct{})
+	s := Later(func() *Set {
+		<-release
+		return &Set{emulators: []Emulator{{Arch: "amd64", Kind: KindNative}, {Arch: "arm64", Kind: KindQEMU}}, hint: HostHint}
+	})
+	answered := make(chan bool)
+	go func() { answered <- s.Runs("arm64") }()
+	select {
+	case <-answered:
+		t.Fatal("the Set answered before its setup was done")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if !<-answered {
+		t.Error("arm64 does not run once set up")
+	}
+	if err := s.Check("s390x"); err == nil || !strings.Contains(err.Error(), "amd64, arm64") {
+		t.Errorf("Check after setup: %v", err)
 	}
 }

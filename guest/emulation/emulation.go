@@ -29,6 +29,9 @@ type Emulator struct {
 
 // Set is what the machine runs. It does not change once set up.
 type Set struct {
+	// ready is closed once the fields below are set (Later); nil when
+	// they were from the start.
+	ready     chan struct{}
 	emulators []Emulator
 	// hint says how to get a missing emulator.
 	hint string
@@ -36,21 +39,48 @@ type Set struct {
 	notes []string
 }
 
+// Later returns the Set setup makes, run in the background: a machine's
+// agent opens its state meanwhile, and the first container that needs
+// to know waits for it. Every method of the Set waits.
+func Later(setup func() *Set) *Set {
+	s := &Set{ready: make(chan struct{})}
+	go func() {
+		done := setup()
+		s.emulators, s.hint, s.notes = done.emulators, done.hint, done.notes
+		close(s.ready)
+	}()
+	return s
+}
+
+func (s *Set) wait() {
+	if s.ready != nil {
+		<-s.ready
+	}
+}
+
 // Emulators are the architectures the machine runs, its own first.
-func (s *Set) Emulators() []Emulator { return slices.Clone(s.emulators) }
+func (s *Set) Emulators() []Emulator {
+	s.wait()
+	return slices.Clone(s.emulators)
+}
 
 // Notes are what setup found worth telling the user (Rosetta not
 // installed, an emulator that failed to register).
-func (s *Set) Notes() []string { return slices.Clone(s.notes) }
+func (s *Set) Notes() []string {
+	s.wait()
+	return slices.Clone(s.notes)
+}
 
 // Runs reports whether programs of architecture arch run, natively or
 // emulated.
 func (s *Set) Runs(arch string) bool {
+	s.wait()
 	return slices.ContainsFunc(s.emulators, func(e Emulator) bool { return e.Arch == arch })
 }
 
 // Native reports whether arch runs without emulation.
 func (s *Set) Native(arch string) bool {
+	s.wait()
 	return slices.ContainsFunc(s.emulators, func(e Emulator) bool { return e.Arch == arch && e.Kind == KindNative })
 }
 

@@ -28,6 +28,10 @@ type Options struct {
 	BinfmtDir string
 	// QEMUDirs are the folders searched for qemu-<target>-static.
 	QEMUDirs []string
+	// Packed, when set, holds packed interpreters (PackedDir) that
+	// Setup first unpacks to a folder of UnpackTo (Unpack), searched
+	// before QEMUDirs.
+	Packed, UnpackTo string
 	// RosettaTag is the virtiofs tag of the Rosetta share the machine's
 	// driver offers; empty for none.
 	RosettaTag string
@@ -60,6 +64,14 @@ func Setup(o Options) (*Set, error) {
 	}
 	s := Native()
 	s.hint = o.MissingHint
+	qemuDirs := o.QEMUDirs
+	if o.Packed != "" {
+		if dir, err := Unpack(o.Packed, o.UnpackTo); err != nil {
+			o.Log.Error("unpack the emulators", "err", err)
+		} else if dir != "" {
+			qemuDirs = append([]string{dir}, qemuDirs...)
+		}
+	}
 	dir := o.BinfmtDir
 	if dir == "" {
 		dir = DefaultBinfmtDir
@@ -82,7 +94,7 @@ func Setup(o Options) (*Set, error) {
 		if s.Runs(a.Name) {
 			continue
 		}
-		interp := findQEMU(o.QEMUDirs, a)
+		interp := findQEMU(qemuDirs, a)
 		if interp == "" {
 			continue
 		}

@@ -3,6 +3,7 @@ package emulation
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -99,4 +100,29 @@ func TestUnpackBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "cache")); err == nil {
 		t.Error("a bad ID made the cache folder")
 	}
+}
+
+// Setup with packed interpreters registers the unpacked ones.
+func TestSetupUnpacksFirst(t *testing.T) {
+	binfmt, src, cache := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(binfmt, "register"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	foreign := "qemu-aarch64-static"
+	if runtime.GOARCH == "arm64" {
+		foreign = "qemu-x86_64-static"
+	}
+	id := "0123456789abcdef"
+	pack(t, src, id, map[string]string{foreign: "#!"})
+	s, err := Setup(Options{BinfmtDir: binfmt, QEMUDirs: []string{t.TempDir()}, Packed: src, UnpackTo: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(cache, id, foreign)
+	for _, e := range s.Emulators() {
+		if e.Kind == KindQEMU && e.Interpreter == want {
+			return
+		}
+	}
+	t.Errorf("emulators %+v, want one with %s", s.Emulators(), want)
 }

@@ -131,15 +131,8 @@ func Run(ctx context.Context) error {
 	}
 	// The image's interpreters go to the data disk, once per image, and
 	// leave the memory the initramfs unpacked them into.
-	qemuDirs := []string{emulatorDir}
-	if dir, err := emulation.Unpack(emulation.PackedDir, filepath.Join(agentRoot, "emulation")); err != nil {
-		log.Error("unpack the emulators", "err", err)
-	} else if dir != "" {
-		qemuDirs = append([]string{dir}, qemuDirs...)
-	}
-	log.Debug("emulators unpacked", "uptime", uptime().Round(time.Millisecond))
-	emu := &emulation.Options{QEMUDirs: qemuDirs, RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing,
-		MissingHint: emulation.MachineHint}
+	emu := &emulation.Options{QEMUDirs: []string{emulatorDir}, Packed: emulation.PackedDir, UnpackTo: filepath.Join(agentRoot, "emulation"),
+		RosettaTag: cfg.RosettaTag, RosettaMissing: cfg.RosettaMissing, MissingHint: emulation.MachineHint}
 	a, err := agent.New(ctx, agent.Config{Root: agentRoot, SeedImages: seeds, Log: log, OwnsClock: true,
 		Publisher: pub, Emulation: emu, HostLoopback: cfg.HostLoopback})
 	if err != nil {
