@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/skiffrun/skiff/guest/api/wire"
 	"github.com/skiffrun/skiff/vmimage/cpio"
 	"github.com/skiffrun/skiff/vmimage/kernel"
 )
@@ -112,7 +113,8 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 	}
 
 	entries := []cpio.Entry{
-		{Path: "init", Kind: cpio.File, Mode: 0o755, Data: agentBin},
+		{Path: strings.TrimPrefix(wire.AgentPath, "/"), Kind: cpio.File, Mode: 0o755, Data: agentBin},
+		{Path: "init", Kind: cpio.Symlink, Mode: 0o777, Data: []byte(wire.AgentPath)},
 		// The kernel opens /dev/console for init's stdio; without the node
 		// Go's runtime opens /dev/null for fds 0-2, or dies.
 		{Path: "dev/console", Kind: cpio.CharDev, Mode: 0o600, Major: 5, Minor: 1},

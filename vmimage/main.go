@@ -3,7 +3,7 @@
 // kernel source package with the configuration in vmimage/kernel (every
 // driver the machine and its containers use built in, no modules), in the
 // form the VM boots without decompressing it; an initramfs whose /init is
-// skiff-agent; and manifest.json, which the host checks before booting.
+// skiff-agent (wire.AgentPath); and manifest.json, which the host checks before booting.
 // Debian packages come from apt-get download; nothing is installed on the
 // build machine. Built kernels are kept by the hash of their inputs. The
 // same inputs give the same bytes.

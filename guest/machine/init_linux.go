@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/skiffrun/skiff/guest/api/wire"
 )
 
 // AgentCommand is the hidden skiff-agent subcommand that PID 1 starts as
@@ -49,8 +51,9 @@ func Init() {
 func superviseAgent(started time.Duration) string {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGPWR, unix.SIGCHLD)
-	// /proc/self/exe is this very binary, whatever its path.
-	p, err := os.StartProcess("/proc/self/exe", []string{"/init", AgentCommand}, &os.ProcAttr{
+	// By its path, not /proc/self/exe: the agent's own exe must name a
+	// folder under the root it runs in (wire.AgentPath).
+	p, err := os.StartProcess(wire.AgentPath, []string{wire.AgentPath, AgentCommand}, &os.ProcAttr{
 		Env:   append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin", initStartedEnv+"="+strconv.FormatInt(int64(started), 10)),
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
 	})

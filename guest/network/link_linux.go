@@ -140,7 +140,9 @@ func deleteLink(name string) error {
 		}
 		return fmt.Errorf("find %s: %w", name, err)
 	}
-	if err := netlink.LinkDel(l); err != nil {
+	// A veth whose peer's namespace is going away may go between the
+	// lookup and the delete: the kernel removed it, as asked.
+	if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	return nil

@@ -23,3 +23,12 @@ const (
 	// DaemonPIDFile records the host daemon's process.
 	DaemonPIDFile = "daemon.pid"
 )
+
+// AgentPath is where the machine's initramfs has skiff-agent; its /init is
+// a symbolic link to it. libcontainer starts each container's init from
+// a sealed view of the agent's binary: an overlayfs of the binary's
+// folder when that folder holds none of libcontainer's state, and
+// otherwise a copy of the whole binary into memory, which under
+// emulation took most of a container's start. The root folder holds all
+// of it, /usr/bin none.
+const AgentPath = "/usr/bin/skiff-agent"
