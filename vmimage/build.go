@@ -113,7 +113,7 @@ func build(ctx context.Context, arch string, p buildPaths) (_ *Manifest, err err
 	}
 
 	entries := []cpio.Entry{
-		{Path: strings.TrimPrefix(wire.AgentPath, "/"), Kind: cpio.File, Mode: 0o755, Data: agentBin},
+		{Path: wire.AgentPath, Kind: cpio.File, Mode: 0o755, Data: agentBin},
 		{Path: "init", Kind: cpio.Symlink, Mode: 0o777, Data: []byte(wire.AgentPath)},
 		// The kernel opens /dev/console for init's stdio; without the node
 		// Go's runtime opens /dev/null for fds 0-2, or dies.
