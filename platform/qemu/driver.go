@@ -134,7 +134,7 @@ func (d Driver) Start(ctx context.Context, spec platform.MachineSpec) (_ platfor
 	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create machine directory: %w", err)
 	}
-	if spec.Initrd, err = stageInitrd(spec.Initrd, spec.Dir); err != nil {
+	if spec, err = stageBootFiles(spec); err != nil {
 		return nil, err
 	}
 	cmd, err := Build(spec, h)
@@ -214,7 +214,7 @@ func (m *machine) timeBoot(launched time.Time, offset int64) {
 		if !ok {
 			continue
 		}
-		if err := releaseInitrd(m.spec.Initrd); err != nil {
+		if err := releaseBootFiles(m.spec); err != nil {
 			log.Printf("skiff: machine %q: %v", m.spec.Name, err)
 		}
 		line := hostPhases(seen.Sub(launched), up)
