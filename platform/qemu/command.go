@@ -105,20 +105,22 @@ type board struct {
 	cpu     string // -cpu under TCG
 	bus     string // device suffix: "device" (virtio-mmio) or "pci"
 	console []string
-	// serialBus reports whether console made the virtio-serial bus vser0.
-	serialBus bool
-	args      string // the driver's own kernel arguments
+	args    string // the driver's own kernel arguments
 }
 
 func boardFor(spec platform.MachineSpec, h Host) (board, error) {
 	switch spec.Arch {
 	case "amd64":
+		// The console is microvm's UART, as the PL011 is on arm64, not a
+		// virtio console: the kernel fills each virtio-serial port's
+		// receive queue with page-sized buffers, ~4 MiB of the guest's
+		// memory for a console that writes a few lines, and the UART is
+		// there from the kernel's first message on.
 		b := board{
-			machine:   "microvm,acpi=on",
-			bus:       "device",
-			console:   []string{"-device", "virtio-serial-device,id=vser0", "-device", "virtconsole,bus=vser0.0,chardev=con"},
-			serialBus: true,
-			args:      "console=hvc0 panic=-1",
+			machine: "microvm,acpi=on",
+			bus:     "device",
+			console: []string{"-serial", "chardev:con"},
+			args:    "console=ttyS0 panic=-1",
 		}
 		if h.TSCkHz > 0 {
 			// Under TCG, the guest's TSC calibration against the PIT fails
@@ -194,13 +196,6 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 		a = append(a, "-object", fmt.Sprintf("memory-backend-memfd,id=mem,size=%dM,share=on", spec.MemoryMiB))
 	}
 	kargs := []string{b.args}
-	if b.serialBus {
-		// hvc0 exists only once virtio_console has probed its device;
-		// until then the UART is the console (the kernel's first messages,
-		// a panic before the devices), kept in console-early.log.
-		kargs = []string{"console=ttyS0 " + b.args}
-		a = append(a, "-serial", "file:"+opt(filepath.Join(spec.Dir, "console-early.log")))
-	}
 	if !spec.Debug {
 		kargs = append(kargs, "quiet")
 	}
@@ -228,9 +223,7 @@ func Build(spec platform.MachineSpec, h Host) (Command, error) {
 		cmd.VsockCID = vsockCID(spec.Dir)
 		a = append(a, "-device", fmt.Sprintf("%s,guest-cid=%d", dev("vhost-vsock"), cmd.VsockCID))
 	} else {
-		if !b.serialBus {
-			a = append(a, "-device", dev("virtio-serial")+",id=vser0")
-		}
+		a = append(a, "-device", dev("virtio-serial")+",id=vser0")
 		a = append(a,
 			"-chardev", "socket,id=agent,path="+opt(spec.Agent.SerialSocket)+",server=on,wait=off",
 			"-device", "virtserialport,bus=vser0.0,chardev=agent,name="+spec.Agent.SerialPort,

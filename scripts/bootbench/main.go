@@ -224,12 +224,12 @@ func (vm *vmConfig) args(initrd string) []string {
 	if vm.arch == "arm64" {
 		dev = "pci"
 		a = append(a, "-M", "virt,memory-backend=mem", "-cpu", "cortex-a57")
-		cmdline = "console=hvc0 " + cmdline
+		cmdline = "console=ttyAMA0 " + cmdline
 	} else {
 		// QEMU's default CPU model, as the driver's: -cpu max is slower
 		// under TCG.
 		a = append(a, "-M", "microvm,acpi=on,memory-backend=mem", "-global", "virtio-mmio.force-legacy=false")
-		cmdline = fmt.Sprintf("console=hvc0 tsc_early_khz=%d tsc=reliable ", hostKHz()) + cmdline
+		cmdline = fmt.Sprintf("console=ttyS0 tsc_early_khz=%d tsc=reliable ", hostKHz()) + cmdline
 	}
 	return append(a,
 		"-kernel", vm.kernel,
@@ -240,7 +240,7 @@ func (vm *vmConfig) args(initrd string) []string {
 		"-chardev", "socket,id=agent,path="+vm.path("agent.sock")+",server=on,wait=off",
 		"-device", "virtserialport,chardev=agent,name=skiff.agent",
 		"-chardev", "file,id=con,path="+vm.path("console.log"),
-		"-device", "virtconsole,chardev=con",
+		"-serial", "chardev:con",
 		"-drive", "if=none,id=data,file="+vm.disk+",format=raw",
 		"-device", "virtio-blk-"+dev+",drive=data",
 		"-device", "virtio-balloon-"+dev+",free-page-reporting=on",
