@@ -3,6 +3,7 @@ package qemu
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 )
@@ -39,4 +40,26 @@ func hostPhases(sinceLaunch, guestUptime time.Duration) string {
 	handover := max(sinceLaunch-guestUptime, 0)
 	return fmt.Sprintf("skiff: boot phases: hypervisor start 0s → kernel hand-over %.3fs → agent ready %.3fs (host clock, from QEMU's launch)",
 		handover.Seconds(), sinceLaunch.Seconds())
+}
+
+// lineEnd reports the size of the console file at path and whether it
+// ends a line there (an empty file does).
+func lineEnd(path string) (int64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	if st.Size() == 0 {
+		return 0, true
+	}
+	var b [1]byte
+	if _, err := f.ReadAt(b[:], st.Size()-1); err != nil {
+		return st.Size(), false
+	}
+	return st.Size(), b[0] == '\n'
 }

@@ -1,6 +1,8 @@
 package qemu
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -31,4 +33,22 @@ func FuzzReadyUptime(f *testing.F) {
 			t.Fatalf("negative uptime %v", d)
 		}
 	})
+}
+
+func TestLineEnd(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "console.log")
+	if _, ok := lineEnd(path); ok {
+		t.Error("a missing console ends a line")
+	}
+	for _, c := range []struct {
+		data string
+		end  bool
+	}{{"", true}, {"skiff-agent: ready (1.2s after boot)\n", true}, {"line\ntime=2026 le", false}} {
+		if err := os.WriteFile(path, []byte(c.data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if size, end := lineEnd(path); size != int64(len(c.data)) || end != c.end {
+			t.Errorf("lineEnd(%q) = %d, %v; want %d, %v", c.data, size, end, len(c.data), c.end)
+		}
+	}
 }

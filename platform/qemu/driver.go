@@ -218,6 +218,23 @@ func (m *machine) timeBoot(launched time.Time, offset int64) {
 			log.Printf("skiff: machine %q: %v", m.spec.Name, err)
 		}
 		line := hostPhases(seen.Sub(launched), up)
+		// QEMU writes the console a byte at a time (the UART) and the
+		// agent logs as the host connects: the line goes in once the
+		// console has stood still at a line's end for a poll, so that it
+		// does not land inside a line of the guest's.
+		last := int64(-1)
+		for range 100 {
+			size, atEnd := lineEnd(m.spec.Log)
+			if atEnd && size == last {
+				break
+			}
+			last = size
+			select {
+			case <-m.done:
+				return
+			case <-tick.C:
+			}
+		}
 		if f, err := os.OpenFile(m.spec.Log, os.O_WRONLY|os.O_APPEND, 0o600); err == nil {
 			fmt.Fprintf(f, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
 			f.Close()
